@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import { chunkText } from '../chunking/chunk-text.ts';
+import { AppError } from '../errors.ts';
+import type { Embedder, JsonObject, KnowledgeStore, SearchHit, SearchOptions, StoredDocument } from './types.ts';
+
+/** What the knowledge-base operations need; handed in, never imported. */
+export interface KnowledgeDependencies {
+  store: KnowledgeStore;
+  embedder: Embedder;
+  chunking: { maxTokens: number; overlapSentences: number };
+}
+
+export interface AddDocumentInput {
+  source: string;
+  content: string;
+  metadata?: JsonObject;
+}
+
+export interface AddDocumentResult {
+  document: StoredDocument;
+  /** `created`: new source; `replaced`: new content for a known source; `unchanged`: same content again. */
+  status: 'created' | 'replaced' | 'unchanged';
+}
+
+/** SHA-256 of the content and metadata: same input again means nothing to do. */
+export function documentFingerprint(content: string, metadata: JsonObject): string {
+  return createHash('sha256').update(content).update('\u0000').update(stableJson(metadata)).digest('hex');
+}
+
+/**
+ * Splits a document into sentence-aware chunks, embeds them and stores them, replacing the
+ * previous version of the same source atomically. Same source and content again is a no-op.
+ * (The seed's `add_document_to_knowledge_base`.)
+ */
+export async function addDocumentToKnowledgeBase(dependencies: KnowledgeDependencies, input: AddDocumentInput): Promise<AddDocumentResult> {
+  const metadata = input.metadata ?? {};
+  const contentSha256 = documentFingerprint(input.content, metadata);
+  const existing = await dependencies.store.findDocument(input.source);
+  if (existing && existing.contentSha256 === contentSha256) return { document: existing, status: 'unchanged' };
+
+  const chunks = chunkText(input.content, {
+    tokenCounter: dependencies.embedder,
+    // The window counts [CLS] and [SEP]; chunkText counts only the text's own pieces.
+    maxTokens: Math.min(dependencies.chunking.maxTokens, dependencies.embedder.maxTokens) - 2,
+    overlapSentences: dependencies.chunking.overlapSentences,
+  });
+  if (chunks.length === 0) throw new AppError(400, 'empty_content', 'content has no text to index');
+  const embeddings = await dependencies.embedder.embed(chunks.map((chunk) => chunk.content));
+  const document = await dependencies.store.replaceDocument({
+    source: input.source,
+    contentSha256,
+    metadata,
+    chunks: chunks.map((chunk, index) => ({ content: chunk.content, tokenCount: chunk.tokenCount, embedding: embeddings[index]! })),
+  });
+  return { document, status: existing ? 'replaced' : 'created' };
+}
+
+/**
+ * The chunks most similar to `query`, best first. (The seed's `search_similar_chunks`;
+ * the chat's only retrieval path.)
+ */
+export async function searchSimilarChunks(dependencies: Pick<KnowledgeDependencies, 'store' | 'embedder'>, query: string, options: SearchOptions): Promise<SearchHit[]> {
+  const [embedding] = await dependencies.embedder.embed([query]);
+  return dependencies.store.search({ embedding: embedding!, text: query }, options);
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${stableJson((value as JsonObject)[key])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

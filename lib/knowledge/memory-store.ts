@@ -1,0 +1,95 @@
+import type { ChunkRecord, JsonObject, KnowledgeStore, SearchHit, SearchOptions, StoredDocument } from './types.ts';
+
+interface MemoryDocument extends StoredDocument {
+  chunks: ChunkRecord[];
+}
+
+/**
+ * An in-memory {@link KnowledgeStore} for unit tests and fault injection: exact cosine
+ * search over every chunk. Not for production (no persistence, linear scan).
+ */
+export function createMemoryStore(): KnowledgeStore & { failNext(error: Error): void } {
+  const documents = new Map<string, MemoryDocument>();
+  let pendingFailure: Error | undefined;
+  let sequence = 0;
+
+  const takeFailure = () => {
+    const failure = pendingFailure;
+    pendingFailure = undefined;
+    if (failure) throw failure;
+  };
+  const publicView = ({ chunks: _chunks, ...document }: MemoryDocument): StoredDocument => ({ ...document });
+
+  return {
+    failNext(error) {
+      pendingFailure = error;
+    },
+    async findDocument(source) {
+      takeFailure();
+      const document = documents.get(source);
+      return document ? publicView(document) : null;
+    },
+    async replaceDocument({ source, contentSha256, metadata, chunks }) {
+      takeFailure();
+      const now = new Date().toISOString();
+      const previous = documents.get(source);
+      const document: MemoryDocument = {
+        id: previous?.id ?? `00000000-0000-4000-8000-${String(++sequence).padStart(12, '0')}`,
+        source,
+        contentSha256,
+        metadata,
+        chunkCount: chunks.length,
+        createdAt: previous?.createdAt ?? now,
+        updatedAt: now,
+        chunks,
+      };
+      documents.set(source, document);
+      return publicView(document);
+    },
+    async listDocuments() {
+      takeFailure();
+      return [...documents.values()].map(publicView).sort((a, b) => a.source.localeCompare(b.source));
+    },
+    async deleteDocument(source) {
+      takeFailure();
+      return documents.delete(source);
+    },
+    async search({ embedding }, options: SearchOptions) {
+      takeFailure();
+      const hits: SearchHit[] = [];
+      for (const document of documents.values()) {
+        if (options.sources && !options.sources.includes(document.source)) continue;
+        if (options.metadata && !containsJson(document.metadata, options.metadata)) continue;
+        document.chunks.forEach((chunk, chunkIndex) => {
+          hits.push({ documentId: document.id, source: document.source, chunkIndex, content: chunk.content, score: dot(embedding, chunk.embedding), metadata: document.metadata });
+        });
+      }
+      return hits
+        .filter((hit) => options.minScore === undefined || hit.score >= options.minScore)
+        .sort((a, b) => b.score - a.score)
+        .slice(0, options.topK);
+    },
+    async ping() {
+      takeFailure();
+    },
+    async close() {},
+  };
+}
+
+function dot(a: number[], b: number[]): number {
+  let sum = 0;
+  for (let index = 0; index < a.length; index++) sum += a[index]! * b[index]!;
+  return sum;
+}
+
+/** jsonb `@>` semantics for plain objects, arrays and scalars. */
+export function containsJson(container: unknown, contained: unknown): boolean {
+  if (Array.isArray(contained)) {
+    return Array.isArray(container) && contained.every((item) => container.some((candidate) => containsJson(candidate, item)));
+  }
+  if (contained !== null && typeof contained === 'object') {
+    if (container === null || typeof container !== 'object' || Array.isArray(container)) return false;
+    return Object.entries(contained as JsonObject).every(([key, value]) => containsJson((container as JsonObject)[key], value));
+  }
+  return container === contained;
+}

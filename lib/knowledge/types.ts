@@ -1,0 +1,80 @@
+/**
+ * The contracts the knowledge base is built from. Handlers and the chat see these
+ * interfaces, never a driver, so tests can hand in the in-memory doubles beside them.
+ */
+
+/** Counts word pieces the way the embedding model's own tokenizer does. */
+export interface TokenCounter {
+  /** Tokens of `text` without the model's special tokens ([CLS]/[SEP]). */
+  countTokens(text: string): number;
+}
+
+/** A sentence-embedding model: one per process, loaded and warmed at start. */
+export interface Embedder extends TokenCounter {
+  readonly modelId: string;
+  readonly dimensions: number;
+  /** The model's window in tokens, special tokens included (MiniLM: 256 in sentence-transformers). */
+  readonly maxTokens: number;
+  /** Unit-length embeddings, one per text, in order. Batches internally. */
+  embed(texts: string[]): Promise<number[][]>;
+  close(): Promise<void>;
+}
+
+export type JsonObject = Record<string, unknown>;
+
+/** A chunk ready to be stored. */
+export interface ChunkRecord {
+  content: string;
+  tokenCount: number;
+  embedding: number[];
+}
+
+export interface StoredDocument {
+  id: string;
+  source: string;
+  contentSha256: string;
+  metadata: JsonObject;
+  chunkCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type SearchMode = 'vector' | 'text' | 'hybrid';
+
+export interface SearchOptions {
+  topK: number;
+  /** Drop hits whose cosine similarity is below this. */
+  minScore?: number;
+  /** Only chunks of these sources. */
+  sources?: string[];
+  /** Only chunks whose document metadata contains this object (jsonb `@>`). */
+  metadata?: JsonObject;
+  mode?: SearchMode;
+}
+
+export interface SearchHit {
+  documentId: string;
+  source: string;
+  chunkIndex: number;
+  content: string;
+  /** Cosine similarity of the chunk to the query, 1 = identical direction. */
+  score: number;
+  metadata: JsonObject;
+}
+
+/** Where documents and chunks live (PostgreSQL + pgvector, or memory in tests). */
+export interface KnowledgeStore {
+  findDocument(source: string): Promise<StoredDocument | null>;
+  /**
+   * Stores a document and its chunks, replacing any previous version of the same source
+   * in one transaction: readers see the old version or the new one, never a mix.
+   */
+  replaceDocument(input: { source: string; contentSha256: string; metadata: JsonObject; chunks: ChunkRecord[] }): Promise<StoredDocument>;
+  listDocuments(): Promise<StoredDocument[]>;
+  /** True when a document was deleted. */
+  deleteDocument(source: string): Promise<boolean>;
+  search(query: { embedding: number[]; text: string }, options: SearchOptions): Promise<SearchHit[]>;
+  /** Throws when the store is unreachable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
