@@ -1,0 +1,41 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { AppError } from '../../lib/errors.ts';
+import { limitBody, requireApiKey, requireJson } from '../../lib/http/guards.ts';
+import { addDocumentToKnowledgeBase, type KnowledgeDependencies } from '../../lib/knowledge/knowledge-base.ts';
+import type { KnowledgeStore } from '../../lib/knowledge/types.ts';
+import { openApiApp } from '../../lib/http/openapi-app.ts';
+import { addDocumentRoute, deleteDocumentRoute } from './route.ts';
+
+export interface AddDocumentAppDependencies {
+  /** Resolves the store and embedder; throws a 503 AppError until the service is ready. */
+  knowledge(): KnowledgeDependencies;
+  apiKey?: string;
+  maxDocumentBytes: number;
+}
+
+// JSON escaping can grow text up to 6x (\uXXXX); past this the body cannot hold a valid document.
+const ENVELOPE_BYTES = 64 * 1024;
+
+/** `POST /api/v1/knowledge/add-document` and `DELETE /api/v1/knowledge/documents/{source}`. */
+export function createAddDocumentApp(dependencies: AddDocumentAppDependencies): OpenAPIHono {
+  const app = openApiApp();
+  const tooLarge = `content is larger than MAX_DOCUMENT_BYTES (${dependencies.maxDocumentBytes} bytes)`;
+  app.use(addDocumentRoute.getRoutingPath(), requireApiKey(dependencies.apiKey), requireJson(), limitBody(dependencies.maxDocumentBytes * 6 + ENVELOPE_BYTES, tooLarge));
+  app.use(deleteDocumentRoute.getRoutingPath(), requireApiKey(dependencies.apiKey));
+
+  app.openapi(addDocumentRoute, async (context) => {
+    const body = context.req.valid('json');
+    if (Buffer.byteLength(body.content, 'utf8') > dependencies.maxDocumentBytes) throw new AppError(413, 'payload_too_large', tooLarge);
+    const result = await addDocumentToKnowledgeBase(dependencies.knowledge(), { source: body.source, content: body.content, metadata: body.metadata });
+    const response = { document_id: result.document.id, source: result.document.source, chunks: result.document.chunkCount, status: result.status };
+    return result.status === 'created' ? context.json(response, 201) : context.json(response, 200);
+  });
+
+  app.openapi(deleteDocumentRoute, async (context) => {
+    const { source } = context.req.valid('param');
+    const store: KnowledgeStore = dependencies.knowledge().store;
+    if (!(await store.deleteDocument(source))) throw new AppError(404, 'document_not_found', `no document with source ${JSON.stringify(source)}`);
+    return context.body(null, 204);
+  });
+  return app;
+}

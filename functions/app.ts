@@ -1,0 +1,103 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { UpgradeWebSocket } from 'hono/ws';
+import type { Config, FunctionName } from '../lib/config.ts';
+import { AppError } from '../lib/errors.ts';
+import { createApiDocsRoutes } from '../lib/http/api-docs.ts';
+import { createChatPageRoutes } from '../lib/http/chat-page.ts';
+import { renderError } from '../lib/http/error-response.ts';
+import { searchSimilarChunks, type KnowledgeDependencies } from '../lib/knowledge/knowledge-base.ts';
+import type { ChatModel } from '../lib/llm/types.ts';
+import type { Log } from '../lib/log.ts';
+import { createAddDocumentApp } from './add-document/app.ts';
+import { createSearchApp } from './search/app.ts';
+import { createWsChatApp } from './ws-chat/app.ts';
+
+export interface ReadinessReport {
+  ready: boolean;
+  /** Why the service is not ready (first failing check). */
+  reason?: string;
+  checks: Record<string, { ok: boolean; detail?: string }>;
+}
+
+/** Everything the composed app needs, handed in by the runtime entry (or a test). */
+export interface AppDependencies {
+  config: Config;
+  /** Store, embedder and chunking settings; throws a 503 AppError until start-up is done. */
+  knowledge(): KnowledgeDependencies;
+  readiness(): Promise<ReadinessReport>;
+  /** Needed when serving ws-chat. */
+  chat?: { chatModel: ChatModel; minScore: number; upgradeWebSocket: UpgradeWebSocket };
+  log?: Log;
+}
+
+const DOCUMENT_CONFIG = {
+  openapi: '3.1.0',
+  info: {
+    title: 'local-rag',
+    version: '0.1.0',
+    description:
+      'Self-hosted retrieval-augmented chat. Add documents to the knowledge base, search it, and chat over the WebSocket at /ws/llm (protocol in the ws-chat route description).',
+  },
+  servers: [{ url: '/', description: 'This server' }],
+  tags: [
+    { name: 'knowledge', description: 'Documents and search' },
+    { name: 'chat', description: 'RAG chat over WebSocket' },
+  ],
+};
+
+/**
+ * The bundled runtime: every function in `only` (default `config.functions`) mounted at its
+ * own paths on one app, plus the routes every function serves (health, readiness, the
+ * OpenAPI document, docs and the chat page). Serving a subset is the same code with a
+ * different `only`, which is how each function runs as its own container.
+ */
+export function createApp(dependencies: AppDependencies, options: { only?: FunctionName[] } = {}): OpenAPIHono {
+  const only = new Set(options.only ?? dependencies.config.functions);
+  const app = new OpenAPIHono();
+  const log = dependencies.log;
+  app.onError((error, context) => renderError(error, context, (message, cause) => log?.('error', message, { error: describe(cause) })));
+  app.notFound((context) => renderError(new AppError(404, 'not_found', `no route for ${context.req.method} ${context.req.path}`), context));
+
+  app.get('/healthz', (context) => context.json({ status: 'ok' }));
+  app.get('/readyz', async (context) => {
+    const report = await dependencies.readiness();
+    if (report.ready) return context.json({ status: 'ready', checks: report.checks });
+    return context.json({ error: { code: 'not_ready', message: report.reason ?? 'not ready', details: report.checks } }, 503, { 'Retry-After': '2' });
+  });
+
+  if (only.has('add-document')) {
+    app.route('/', createAddDocumentApp({ knowledge: dependencies.knowledge, apiKey: dependencies.config.apiKey, maxDocumentBytes: dependencies.config.maxDocumentBytes }));
+  }
+  if (only.has('search')) {
+    app.route('/', createSearchApp({ knowledge: dependencies.knowledge, defaultTopK: dependencies.config.retrieval.topK }));
+  }
+  if (only.has('ws-chat')) {
+    if (!dependencies.chat) throw new Error('ws-chat needs chat dependencies (chat model, WebSocket upgrade)');
+    app.route(
+      '/',
+      createWsChatApp({
+        config: dependencies.config,
+        retrieve: (query, searchOptions) => searchSimilarChunks(dependencies.knowledge(), query, searchOptions),
+        chatModel: dependencies.chat.chatModel,
+        minScore: dependencies.chat.minScore,
+        upgradeWebSocket: dependencies.chat.upgradeWebSocket,
+        log,
+      }),
+    );
+  }
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'Needed on write endpoints when API_KEY is set' });
+  app.doc31('/openapi.json', DOCUMENT_CONFIG);
+  app.route('/', createApiDocsRoutes());
+  app.route('/', createChatPageRoutes());
+  return app;
+}
+
+/** The OpenAPI 3.1 document of every function, built without a server. */
+export function buildOpenApiDocument(app: OpenAPIHono) {
+  return app.getOpenAPI31Document(DOCUMENT_CONFIG);
+}
+
+function describe(error: unknown) {
+  return error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error);
+}

@@ -1,0 +1,41 @@
+import { ConfigError, loadConfig, type Environment } from '../lib/config.ts';
+import { createLog } from '../lib/log.ts';
+import { startService, type RuntimeAdapter } from './start-service.ts';
+
+/**
+ * The process entry shared by the Node and Deno runtimes: validate the environment, start,
+ * stop cleanly on SIGINT/SIGTERM, and exit with a clear message when start-up cannot succeed.
+ */
+export async function main(environment: Environment, createRuntime: (maxFrameBytes: number, port: number, host: string) => RuntimeAdapter, exit: (code: number) => never): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(environment);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`local-rag: ${error.message}`);
+      exit(2);
+    }
+    throw error;
+  }
+  const log = createLog(config.logLevel);
+  const service = await startService(config, createRuntime(config.chat.maxFrameBytes, config.port, config.host), log);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log('info', 'stopping', { signal });
+    await service.stop();
+    exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  service.ready.then(
+    () => log('info', 'ready', { port: service.port }),
+    async (error: Error) => {
+      log('error', 'start-up failed', { error: error.message });
+      console.error(`local-rag: ${error.message}`);
+      await service.stop().catch(() => {});
+      exit(1);
+    },
+  );
+}

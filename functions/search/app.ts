@@ -1,0 +1,50 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { requireJson } from '../../lib/http/guards.ts';
+import { openApiApp } from '../../lib/http/openapi-app.ts';
+import { searchSimilarChunks, type KnowledgeDependencies } from '../../lib/knowledge/knowledge-base.ts';
+import { listDocumentsRoute, searchRoute } from './route.ts';
+
+export interface SearchAppDependencies {
+  /** Resolves the store and embedder; throws a 503 AppError until the service is ready. */
+  knowledge(): Pick<KnowledgeDependencies, 'store' | 'embedder'>;
+  defaultTopK: number;
+}
+
+/** `POST /api/v1/knowledge/search` and `GET /api/v1/knowledge/documents`. */
+export function createSearchApp(dependencies: SearchAppDependencies): OpenAPIHono {
+  const app = openApiApp();
+  app.use(searchRoute.getRoutingPath(), requireJson());
+
+  app.openapi(searchRoute, async (context) => {
+    const body = context.req.valid('json');
+    const hits = await searchSimilarChunks(dependencies.knowledge(), body.query, {
+      topK: body.top_k ?? dependencies.defaultTopK,
+      minScore: body.min_score,
+      sources: body.sources,
+      metadata: body.metadata,
+    });
+    return context.json(
+      { results: hits.map((hit) => ({ document_id: hit.documentId, source: hit.source, chunk_index: hit.chunkIndex, content: hit.content, score: hit.score, metadata: hit.metadata })) },
+      200,
+    );
+  });
+
+  app.openapi(listDocumentsRoute, async (context) => {
+    const documents = await dependencies.knowledge().store.listDocuments();
+    return context.json(
+      {
+        documents: documents.map((document) => ({
+          document_id: document.id,
+          source: document.source,
+          chunks: document.chunkCount,
+          content_sha256: document.contentSha256,
+          metadata: document.metadata,
+          created_at: document.createdAt,
+          updated_at: document.updatedAt,
+        })),
+      },
+      200,
+    );
+  });
+  return app;
+}

@@ -1,0 +1,66 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { errorResponses } from '../../lib/http/error-response.ts';
+import { MetadataSchema, nonBlankString } from '../../lib/http/text-schemas.ts';
+
+export const MAX_TOP_K = 50;
+
+export const SearchBodySchema = z
+  .object({
+    query: nonBlankString()
+      .refine((value) => value.length <= 8192, 'must be at most 8192 characters')
+      .openapi({ example: 'What does local-rag answer from?' }),
+    top_k: z.number().int().min(1).max(MAX_TOP_K).optional().openapi({ description: 'Results to return (default RAG_TOP_K)', example: 3 }),
+    min_score: z.number().min(-1).max(1).optional().openapi({ description: 'Drop results with a lower cosine similarity' }),
+    sources: z.array(z.string().min(1)).min(1).max(100).optional().openapi({ description: 'Only chunks of these sources' }),
+    metadata: MetadataSchema.optional().openapi({ description: 'Only documents whose metadata contains this object' }),
+  })
+  .strict()
+  .openapi('SearchRequest');
+
+export const SearchResultSchema = z
+  .object({
+    document_id: z.string().uuid(),
+    source: z.string(),
+    chunk_index: z.number().int(),
+    content: z.string(),
+    score: z.number().openapi({ description: 'Cosine similarity to the query (1 = same direction)' }),
+    metadata: z.record(z.string(), z.unknown()),
+  })
+  .openapi('SearchResult');
+
+export const SearchResponseSchema = z.object({ results: z.array(SearchResultSchema) }).openapi('SearchResponse');
+
+export const searchRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/knowledge/search',
+  tags: ['knowledge'],
+  summary: 'Find the chunks most similar to a query',
+  request: { body: { required: true, content: { 'application/json': { schema: SearchBodySchema } } } },
+  responses: {
+    200: { description: 'Best first', content: { 'application/json': { schema: SearchResponseSchema } } },
+    ...errorResponses(400, 415, 503),
+  },
+});
+
+export const DocumentSchema = z
+  .object({
+    document_id: z.string().uuid(),
+    source: z.string(),
+    chunks: z.number().int(),
+    content_sha256: z.string(),
+    metadata: z.record(z.string(), z.unknown()),
+    created_at: z.string().datetime(),
+    updated_at: z.string().datetime(),
+  })
+  .openapi('Document');
+
+export const listDocumentsRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/knowledge/documents',
+  tags: ['knowledge'],
+  summary: 'List the stored documents',
+  responses: {
+    200: { description: 'Sorted by source', content: { 'application/json': { schema: z.object({ documents: z.array(DocumentSchema) }).openapi('DocumentList') } } },
+    ...errorResponses(503),
+  },
+});

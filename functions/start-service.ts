@@ -1,0 +1,131 @@
+import type { Hono } from 'hono';
+import type { UpgradeWebSocket } from 'hono/ws';
+import type { Config } from '../lib/config.ts';
+import { openDatabase, type Database } from '../lib/db/connect.ts';
+import { DataDirectoryLockedError } from '../lib/db/embedded.ts';
+import { pendingMigrations, runMigrations } from '../lib/db/migrate.ts';
+import { createPostgresStore } from '../lib/db/knowledge-store.ts';
+import { checkEmbeddingColumn } from '../lib/db/schema-check.ts';
+import { loadEmbedder } from '../lib/embeddings/load-embedder.ts';
+import type { KnowledgeDependencies } from '../lib/knowledge/knowledge-base.ts';
+import type { Embedder } from '../lib/knowledge/types.ts';
+import { createChatModel } from '../lib/llm/chat-model.ts';
+import { createLog, type Log } from '../lib/log.ts';
+import { createServiceState } from '../lib/service-state.ts';
+import { createApp, type ReadinessReport } from './app.ts';
+import { defaultMinScore } from '../lib/knowledge/sufficiency.ts';
+
+export interface RuntimeAdapter {
+  upgradeWebSocket: UpgradeWebSocket;
+  listen(app: Hono<any, any, any>): Promise<{ port: number; close(): Promise<void> }>;
+}
+
+export interface RunningService {
+  port: number;
+  /** Resolves when start-up is complete (or rejects when it failed for good). */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Errors a retry cannot fix: the process should stop with the message. */
+class FatalStartupError extends Error {}
+
+/**
+ * Starts the service: the HTTP server listens at once (`/healthz` answers, `/readyz` says
+ * 503 and why), then the database is opened, migrations applied, the embedding model
+ * loaded and warmed. A database that is not reachable yet is retried with backoff; a
+ * locked data directory, a missing model or a schema mismatch is fatal.
+ */
+export async function startService(config: Config, runtime: RuntimeAdapter, log: Log = createLog(config.logLevel)): Promise<RunningService> {
+  const state = createServiceState<KnowledgeDependencies>('starting');
+  const chatModel = config.functions.includes('ws-chat') ? createChatModel(config.llm) : undefined;
+  let database: Database | undefined;
+  let embedder: Embedder | undefined;
+  let stopped = false;
+
+  const readiness = async (): Promise<ReadinessReport> => {
+    const checks: ReadinessReport['checks'] = {};
+    if (!state.isReady()) {
+      checks.startup = { ok: false, detail: state.reason() };
+    } else {
+      const dependencies = state.get();
+      checks.database = await dependencies.store.ping().then(
+        () => ({ ok: true }),
+        (error: Error) => ({ ok: false, detail: error.message }),
+      );
+      checks.embedding_model = { ok: true, detail: dependencies.embedder.modelId };
+    }
+    if (chatModel) {
+      const health = await chatModel.health();
+      checks.llm = { ok: health.status === 'ready', detail: health.status === 'ready' ? undefined : `${health.status}: ${health.detail ?? ''}`.trim() };
+    }
+    const failing = Object.entries(checks).find(([, check]) => !check.ok);
+    return { ready: !failing, reason: failing ? `${failing[0]}: ${failing[1].detail ?? 'failing'}` : undefined, checks };
+  };
+
+  const app = createApp({
+    config,
+    knowledge: () => state.get(),
+    readiness,
+    chat: chatModel ? { chatModel, minScore: config.retrieval.minScore ?? defaultMinScore(config.embedding.model), upgradeWebSocket: runtime.upgradeWebSocket } : undefined,
+    log,
+  });
+  const server = await runtime.listen(app);
+  log('info', 'listening', { port: server.port, host: config.host, functions: config.functions });
+
+  const initialise = async () => {
+    for (let attempt = 1; !stopped; attempt++) {
+      try {
+        state.setReason(`connecting to the database (attempt ${attempt})`);
+        database = await openDatabase(config.database);
+        await database.sql`SELECT 1`;
+        break;
+      } catch (error) {
+        await database?.close().catch(() => {});
+        database = undefined;
+        if (error instanceof DataDirectoryLockedError) throw new FatalStartupError(error.message);
+        const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
+        log('warn', 'database not reachable yet', { attempt, retry_in_ms: delay, error: (error as Error).message });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+    if (stopped || !database) return;
+    log('info', 'database connected', { database: database.description });
+    state.setReason('applying migrations');
+    if (config.database.migrateOnStart) {
+      const applied = await runMigrations(database.sql);
+      if (applied.length > 0) log('info', 'migrations applied', { migrations: applied.map((migration) => migration.id) });
+    } else {
+      const pending = await pendingMigrations(database.sql);
+      if (pending.length > 0) throw new FatalStartupError(`database has ${pending.length} pending migration(s) (${pending.map((migration) => migration.id).join(', ')}); run npm run migrate or set MIGRATE_ON_START=true`);
+    }
+    await checkEmbeddingColumn(database.sql, config.embedding.dimensions).catch((error: Error) => {
+      throw new FatalStartupError(error.message);
+    });
+    state.setReason(`loading embedding model ${config.embedding.model}`);
+    const started = Date.now();
+    embedder = await loadEmbedder(config.embedding, { log: (message) => log('info', message) }).catch((error: Error) => {
+      throw new FatalStartupError(error.message);
+    });
+    log('info', 'embedding model ready', { model: embedder.modelId, dimensions: embedder.dimensions, load_ms: Date.now() - started });
+    state.setReady({ store: createPostgresStore(database.sql), embedder, chunking: config.chunking });
+  };
+
+  const ready = initialise().catch((error: Error) => {
+    state.setReason(`start-up failed: ${error.message}`);
+    throw error;
+  });
+
+  return {
+    port: server.port,
+    ready,
+    async stop() {
+      stopped = true;
+      await server.close();
+      await embedder?.close().catch(() => {});
+      await database?.close().catch(() => {});
+    },
+  };
+}
+
+export { FatalStartupError };

@@ -1,0 +1,207 @@
+import type { Config } from '../../lib/config.ts';
+import { AppError } from '../../lib/errors.ts';
+import type { SearchHit, SearchOptions } from '../../lib/knowledge/types.ts';
+import { LlmError } from '../../lib/llm/errors.ts';
+import { buildChatPrompt, INSUFFICIENT_MESSAGE } from '../../lib/llm/prompt.ts';
+import type { ChatModel, ChatModelHealth } from '../../lib/llm/types.ts';
+import { type ChatFrame, clientFrameSchema, type ServerFrame } from './protocol.ts';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type Log = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
+
+/** What one chat socket needs; the same object serves every socket of an app. */
+export interface ChatSessionDependencies {
+  config: Config;
+  /** `searchSimilarChunks` bound to the store and embedder: the only retrieval path. */
+  retrieve(query: string, options: SearchOptions): Promise<SearchHit[]>;
+  chatModel: ChatModel;
+  /** Best-chunk similarity below which the context counts as not covering the question. */
+  minScore: number;
+  log?: Log;
+}
+
+/** How often `/health` is asked while the model loads. */
+const LOADING_POLL_MS = 250;
+
+/**
+ * The state of one WebSocket: at most one answer in flight, cancelled by a `cancel` frame or
+ * by {@link close}. `send` must not throw when the socket is gone.
+ */
+export function createChatSession(dependencies: ChatSessionDependencies, send: (frame: ServerFrame) => void) {
+  const { config, chatModel, log } = dependencies;
+  let inFlight: AbortController | undefined;
+
+  function receive(data: unknown): void {
+    const parsed = parseClientFrame(data, config.chat.maxFrameBytes);
+    if (!parsed.ok) {
+      send({ type: 'error', code: parsed.code, message: parsed.message });
+      return;
+    }
+    if (parsed.frame.type === 'cancel') {
+      inFlight?.abort();
+      return;
+    }
+    if (inFlight) {
+      send({ type: 'error', code: 'busy', message: 'an answer is in flight on this socket; wait for its done frame or send cancel' });
+      return;
+    }
+    const controller = new AbortController();
+    inFlight = controller;
+    void answer(parsed.frame, controller.signal).finally(() => {
+      if (inFlight === controller) inFlight = undefined;
+    });
+  }
+
+  async function answer(frame: ChatFrame, signal: AbortSignal): Promise<void> {
+    const startedAt = performance.now();
+    // Readiness is checked while retrieval runs, so a ready model costs no extra latency.
+    const healthCheck = chatModel.health();
+    const cancelled = () => send({ type: 'done', finish_reason: 'cancelled' });
+    try {
+      const hits = await retrieveForQuestion(frame);
+      const bestScore = hits.reduce<number | null>((best, hit) => (best === null || hit.score > best ? hit.score : best), null);
+      const relevant = hits.filter((hit) => hit.score >= dependencies.minScore).sort((a, b) => b.score - a.score);
+      if (signal.aborted) return cancelled();
+      if (relevant.length === 0) {
+        send({ type: 'insufficient', message: INSUFFICIENT_MESSAGE, best_score: bestScore, reason: hits.length === 0 ? 'no_chunks' : 'below_threshold' });
+        send({ type: 'done', finish_reason: 'insufficient' });
+        log?.('info', 'chat insufficient', { bestScore, minScore: dependencies.minScore, ms: elapsed(startedAt) });
+        return;
+      }
+      await waitUntilReady(await healthCheck, signal);
+      if (signal.aborted) return cancelled();
+
+      const prompt = await buildChatPrompt(
+        { question: frame.message, hits: relevant, history: frame.history },
+        { contextTokens: config.llm.contextTokens, maxTokens: config.llm.maxTokens, historyMessages: config.chat.historyMessages },
+        chatModel,
+      );
+      if (signal.aborted) return cancelled();
+      send({
+        type: 'sources',
+        sources: prompt.sources.map((hit) => ({ n: hit.n, source: hit.source, chunk_index: hit.chunkIndex, score: hit.score, content: hit.content })),
+      });
+      let firstTokenMs: number | undefined;
+      let tokens = 0;
+      for await (const event of chatModel.stream(prompt.messages, { signal, maxTokens: prompt.answerTokens })) {
+        if (event.type === 'token') {
+          firstTokenMs ??= elapsed(startedAt);
+          tokens++;
+          send({ type: 'token', content: event.content });
+        } else {
+          const usage = event.usage && { prompt_tokens: event.usage.promptTokens, completion_tokens: event.usage.completionTokens, total_tokens: event.usage.totalTokens };
+          send({ type: 'done', finish_reason: event.finishReason, ...(usage ? { usage } : {}) });
+          log?.('info', 'chat answered', { finishReason: event.finishReason, firstTokenMs, tokens, promptTokens: prompt.promptTokens, droppedChunks: prompt.droppedChunks, ms: elapsed(startedAt) });
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) return cancelled();
+      const { code, message } = describeFailure(error);
+      log?.(code === 'internal_error' ? 'error' : 'warn', 'chat failed', { code, error: error instanceof Error ? error.message : String(error), ms: elapsed(startedAt) });
+      send({ type: 'error', code, message });
+      send({ type: 'done', finish_reason: 'error' });
+    }
+  }
+
+  /**
+   * The current message alone first; when that finds nothing good enough and there is an
+   * earlier user turn, the two together (a follow-up like "and in 2023?" needs its antecedent).
+   */
+  async function retrieveForQuestion(frame: ChatFrame): Promise<SearchHit[]> {
+    const options: SearchOptions = { topK: frame.top_k ?? config.retrieval.topK };
+    const hits = await retrieve(frame.message, options);
+    const best = (list: SearchHit[]) => Math.max(-Infinity, ...list.map((hit) => hit.score));
+    const previousQuestion = frame.history?.findLast((message) => message.role === 'user')?.content.trim();
+    if (best(hits) >= dependencies.minScore || !previousQuestion) return hits;
+    const combined = await retrieve(`${previousQuestion}\n${frame.message}`, options);
+    return best(combined) > best(hits) ? combined : hits;
+  }
+
+  async function retrieve(query: string, options: SearchOptions): Promise<SearchHit[]> {
+    try {
+      return await dependencies.retrieve(query, options);
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      throw new AppError(503, 'retrieval_failed', 'The knowledge base search failed; try again shortly.', { cause: error });
+    }
+  }
+
+  /** Returns once the model is ready (or the answer is cancelled); `status` frame while loading. */
+  async function waitUntilReady(health: ChatModelHealth, signal: AbortSignal): Promise<void> {
+    if (health.status === 'ready') return;
+    if (health.status === 'unavailable') throw new LlmError('llm_unavailable', { message: 'The language model server is unreachable; try again shortly.' });
+    send({ type: 'status', message: 'model loading' });
+    const deadline = Date.now() + config.llm.readyWaitMs;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new LlmError('llm_loading');
+      await abortableSleep(Math.min(LOADING_POLL_MS, remaining), signal);
+      if (signal.aborted) return;
+      // `unavailable` while loading is usually a restart: keep waiting until the deadline.
+      if ((await chatModel.health()).status === 'ready') return;
+    }
+  }
+
+  return {
+    receive,
+    /** The socket closed: abort the answer in flight so the model's slot is freed. */
+    close() {
+      inFlight?.abort();
+    },
+  };
+}
+
+const utf8Encoder = new TextEncoder();
+
+type ParsedFrame = { ok: true; frame: ChatFrame | { type: 'cancel' } } | { ok: false; code: 'bad_request' | 'frame_too_large'; message: string };
+
+/** Parses one WebSocket message; the size is checked here too because Deno has no maxPayload. */
+export function parseClientFrame(data: unknown, maxFrameBytes: number): ParsedFrame {
+  const size = typeof data === 'string' ? utf8Encoder.encode(data).length : binarySize(data);
+  if (size > maxFrameBytes) return { ok: false, code: 'frame_too_large', message: `frames are limited to ${maxFrameBytes} bytes (got ${size})` };
+  if (typeof data !== 'string') return { ok: false, code: 'bad_request', message: 'send text frames (JSON or the plain question)' };
+  const text = data.trim();
+  if (!text.startsWith('{') && !text.startsWith('[')) {
+    if (text === '') return { ok: false, code: 'bad_request', message: 'message: must not be empty' };
+    return { ok: true, frame: { type: 'chat', message: text } };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, code: 'bad_request', message: 'frame is not valid JSON' };
+  }
+  const result = clientFrameSchema.safeParse(json);
+  if (!result.success) {
+    return { ok: false, code: 'bad_request', message: result.error.issues.map((issue) => `${issue.path.join('.') || '(frame)'}: ${issue.message}`).join('; ') };
+  }
+  return { ok: true, frame: result.data };
+}
+
+function binarySize(data: unknown): number {
+  if (data instanceof ArrayBuffer) return data.byteLength;
+  if (ArrayBuffer.isView(data)) return data.byteLength;
+  if (typeof Blob !== 'undefined' && data instanceof Blob) return data.size;
+  return 0;
+}
+
+function describeFailure(error: unknown): { code: string; message: string } {
+  if (error instanceof AppError) return { code: error.code, message: error.message };
+  return { code: 'internal_error', message: 'internal error' };
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
+
+function elapsed(startedAt: number): number {
+  return Math.round(performance.now() - startedAt);
+}

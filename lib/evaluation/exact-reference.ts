@@ -1,0 +1,50 @@
+import { addDocumentToKnowledgeBase, searchSimilarChunks, type KnowledgeDependencies } from '../knowledge/knowledge-base.ts';
+import { createMemoryStore } from '../knowledge/memory-store.ts';
+import type { Embedder, SearchHit } from '../knowledge/types.ts';
+import type { EvalDocument } from './eval-set.ts';
+
+/** Exact nearest neighbours of a question: the reference an approximate (HNSW) search is measured against. */
+export type ExactSearch = (question: string, topK: number) => Promise<SearchHit[]>;
+
+/**
+ * An embedder that remembers every vector it produced, so indexing the same documents twice
+ * (once in the database, once in the exact reference) embeds them once.
+ */
+export function createCachingEmbedder(embedder: Embedder): Embedder {
+  const cache = new Map<string, number[]>();
+  return {
+    modelId: embedder.modelId,
+    dimensions: embedder.dimensions,
+    maxTokens: embedder.maxTokens,
+    countTokens: (text) => embedder.countTokens(text),
+    async embed(texts) {
+      const missing = [...new Set(texts.filter((text) => !cache.has(text)))];
+      if (missing.length) {
+        const vectors = await embedder.embed(missing);
+        missing.forEach((text, index) => cache.set(text, vectors[index]!));
+      }
+      return texts.map((text) => cache.get(text)!);
+    },
+    close: () => embedder.close(),
+  };
+}
+
+/**
+ * Builds an exact-scan reference without any SQL: the same documents, chunked and embedded the
+ * same way, in the in-memory store, whose search is a linear cosine scan. Chunks are
+ * identified by `source#chunkIndex`, equal in both stores because the chunker is deterministic.
+ * (Float rounding differs: pgvector stores float4; near-ties may swap, costing a little recall.)
+ */
+export async function createExactReference(
+  documents: readonly EvalDocument[],
+  dependencies: Pick<KnowledgeDependencies, 'embedder' | 'chunking'>,
+): Promise<ExactSearch> {
+  const knowledge: KnowledgeDependencies = { ...dependencies, store: createMemoryStore() };
+  for (const document of documents) await addDocumentToKnowledgeBase(knowledge, document);
+  return (question, topK) => searchSimilarChunks(knowledge, question, { topK, mode: 'vector' });
+}
+
+/** The identity of a chunk across stores. */
+export function chunkKey(hit: Pick<SearchHit, 'source' | 'chunkIndex'>): string {
+  return `${hit.source}#${hit.chunkIndex}`;
+}

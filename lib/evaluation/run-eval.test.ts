@@ -1,0 +1,76 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../config.ts';
+import { loadEmbedder } from '../embeddings/load-embedder.ts';
+import { createMemoryStore } from '../knowledge/memory-store.ts';
+import { thresholdsForModel } from '../knowledge/sufficiency.ts';
+import type { Embedder } from '../knowledge/types.ts';
+import { loadEvalSet } from './eval-set.ts';
+import { createCachingEmbedder, createExactReference } from './exact-reference.ts';
+import { formatReport } from './format-report.ts';
+import { CUTOFFS } from './metrics.ts';
+import { runEvaluation, SEARCH_MODES, type EvaluationReport } from './run-eval.ts';
+
+const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
+const referenceSet = `${projectRoot}bench/eval/sets/reference/reference.json`;
+const fixtureModel = `${projectRoot}../shared/fixtures/models/glove-static-384d`;
+// The fixture model, or whatever EMBEDDING_MODEL names on a machine without ../shared.
+const model = process.env.EMBEDDING_MODEL ?? (existsSync(fixtureModel) ? fixtureModel : undefined);
+
+describe.skipIf(model === undefined)('runEvaluation on the reference set (memory store, real embedder)', () => {
+  let embedder: Embedder;
+  let report: EvaluationReport;
+
+  beforeAll(async () => {
+    const config = loadConfig({ ...process.env, EMBEDDING_MODEL: model });
+    embedder = createCachingEmbedder(await loadEmbedder(config.embedding));
+    const set = await loadEvalSet(referenceSet);
+    const chunking = config.chunking;
+    report = await runEvaluation({
+      set,
+      knowledge: { store: createMemoryStore(), embedder, chunking },
+      thresholds: thresholdsForModel(embedder.modelId),
+      // The memory store is exact too, so recall against it must come out perfect.
+      exactSearch: await createExactReference(set.documents, { embedder, chunking }),
+      calibrate: true,
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await embedder?.close();
+  });
+
+  it('reports every metric for every mode', () => {
+    expect(report.modes.map((mode) => mode.mode)).toEqual(SEARCH_MODES);
+    for (const mode of report.modes) {
+      expect(mode.retrieval.questions).toBeGreaterThanOrEqual(30);
+      for (const cutoff of CUTOFFS) {
+        for (const value of [mode.retrieval.sourceAt[cutoff], mode.retrieval.evidenceAt[cutoff]]) {
+          expect(value).toBeGreaterThanOrEqual(0);
+          expect(value).toBeLessThanOrEqual(1);
+        }
+      }
+      expect(mode.retrieval.evidenceAt[1]).toBeLessThanOrEqual(mode.retrieval.evidenceAt[5]);
+      expect(mode.retrieval.mrr).toBeGreaterThan(0);
+      expect(mode.refusal.unanswerable).toBeGreaterThanOrEqual(10);
+      expect(Object.keys(mode.byLanguage).sort()).toEqual(['en', 'zh']);
+      expect(mode.calibration?.falseRefusals).toEqual([]);
+    }
+  });
+
+  it('finds the evidence of some questions near the top, so the measurement is not vacuous', () => {
+    expect(report.modes[0]!.retrieval.evidenceAt[5]).toBeGreaterThan(0.2);
+  });
+
+  it('measures HNSW-style recall against the exact reference', () => {
+    expect(report.hnsw).toEqual({ recallAt10: 1, queries: report.modes[0]!.questions.length });
+  });
+
+  it('prints a table with a row per mode and the HNSW line', () => {
+    const text = formatReport(report);
+    for (const mode of SEARCH_MODES) expect(text).toMatch(new RegExp(`^${mode} +\\d\\.\\d{3}`, 'm'));
+    expect(text).toContain('HNSW recall@10 against an exact scan: 1.000');
+    expect(text).toContain('calibration (hybrid)');
+  });
+});

@@ -1,0 +1,169 @@
+/**
+ * "Do the retrieved chunks cover this question?" — decided before any model is called, from
+ * signals that do not depend on which embedding model produced the scores' scale:
+ * the best cosine score, whether full-text search matched at all, the fused score's margin,
+ * and how many of the question's own terms occur in the retrieved text.
+ */
+
+/** What the decision reads from a hit; a `SearchHit` fits, hybrid fields are optional. */
+export interface SufficiencyHit {
+  /** Cosine similarity to the query. */
+  score: number;
+  content: string;
+  /** Full-text rank (1 = best) when the chunk matched the text query; absent when the search had no text part. */
+  textRank?: number | null;
+  /** Reciprocal-rank-fusion score (hybrid mode). */
+  fusedScore?: number | null;
+}
+
+/** The measurements a decision is made from; `null` = not available for this search. */
+export interface SufficiencySignals {
+  hit_count: number;
+  best_score: number | null;
+  /** Did full-text search match any chunk? `null` when the hits carry no text ranks (vector mode). */
+  text_matched: boolean | null;
+  /** (best fused − runner-up fused) / best fused; `null` without fused scores or with fewer than 2 hits. */
+  fused_margin: number | null;
+  /** Share of the question's content terms found in the best-covering hit; `null` without a question. */
+  term_coverage: number | null;
+}
+
+/** Why the chunks were judged not to cover the question. */
+export type InsufficientReason = 'no_results' | 'below_threshold' | 'no_text_match' | 'low_term_coverage' | 'ambiguous';
+
+export interface SufficiencyDecision {
+  sufficient: boolean;
+  reason?: InsufficientReason;
+  signals: SufficiencySignals;
+}
+
+/** Refusal thresholds; a signal that is `null` for a search never causes a refusal. */
+export interface SufficiencyThresholds {
+  /** Refuse (`below_threshold`) when the best cosine score is below this. */
+  minBestScore: number;
+  /** When full-text search matched nothing, the best cosine score must reach this instead (`no_text_match`). */
+  minBestScoreWithoutTextMatch: number;
+  /** Refuse (`low_term_coverage`) when less than this share of the question's terms occurs in any hit. */
+  minTermCoverage: number;
+  /** Refuse (`ambiguous`) when the fused score's relative margin is below this. */
+  minFusedMargin: number;
+}
+
+/** Thresholds that never refuse a non-empty result. */
+export const PERMISSIVE_THRESHOLDS: SufficiencyThresholds = { minBestScore: -1, minBestScoreWithoutTextMatch: -1, minTermCoverage: 0, minFusedMargin: 0 };
+
+/**
+ * Per-model defaults, keyed by the embedder's `modelId` (a local folder's name, or the hub id).
+ * Cosine scales differ per model, so each is calibrated with `npm run eval -- <set> --calibrate`;
+ * the figures behind these values are in bench/README.md.
+ */
+export const DEFAULT_THRESHOLDS: Record<string, SufficiencyThresholds> = {
+  // Calibrated on bench/eval/sets/reference with the fixture model (static GloVe word vectors:
+  // cosines are compressed, so the term signal carries most of the decision).
+  'glove-static-384d': { minBestScore: -1, minBestScoreWithoutTextMatch: -1, minTermCoverage: 0, minFusedMargin: 0 },
+  // Not calibrated here (no hub access): conservative values from MiniLM's usual range
+  // (unrelated question/passage pairs mostly score below 0.2). Re-run --calibrate on a real machine.
+  'sentence-transformers/all-MiniLM-L6-v2': { minBestScore: 0.2, minBestScoreWithoutTextMatch: 0.35, minTermCoverage: 0.2, minFusedMargin: 0 },
+  'Xenova/all-MiniLM-L6-v2': { minBestScore: 0.2, minBestScoreWithoutTextMatch: 0.35, minTermCoverage: 0.2, minFusedMargin: 0 },
+};
+
+/**
+ * The thresholds for a model: its calibrated defaults (matched by id, or by the last path
+ * segment of a folder path) with `overrides` from the configuration on top. Unknown models
+ * get only the overrides over {@link PERMISSIVE_THRESHOLDS}.
+ */
+export function thresholdsForModel(modelId: string, overrides: Partial<SufficiencyThresholds> = {}): SufficiencyThresholds {
+  const baseName = modelId.split(/[\\/]/).filter(Boolean).at(-1) ?? modelId;
+  const defaults = DEFAULT_THRESHOLDS[modelId] ?? DEFAULT_THRESHOLDS[baseName] ?? PERMISSIVE_THRESHOLDS;
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+  return { ...defaults, ...defined };
+}
+
+/** The calibrated minimum best cosine score of a model (`RAG_MIN_SCORE` overrides it). */
+export function defaultMinScore(modelId: string): number {
+  return thresholdsForModel(modelId).minBestScore;
+}
+
+/** Computes the signals of a search's hits (best first). */
+export function computeSignals(hits: readonly SufficiencyHit[], query?: string): SufficiencySignals {
+  const withTextField = hits.filter((hit) => hit.textRank !== undefined);
+  const fused = hits.map((hit) => hit.fusedScore).filter((value): value is number => typeof value === 'number');
+  let fusedMargin: number | null = null;
+  if (fused.length >= 2 && fused[0]! > 0) fusedMargin = (fused[0]! - fused[1]!) / fused[0]!;
+  return {
+    hit_count: hits.length,
+    best_score: hits.length ? Math.max(...hits.map((hit) => hit.score)) : null,
+    text_matched: withTextField.length ? withTextField.some((hit) => hit.textRank !== null) : null,
+    fused_margin: fusedMargin,
+    term_coverage: query === undefined ? null : termCoverage(query, hits.map((hit) => hit.content)),
+  };
+}
+
+/** Applies thresholds to signals; the first failing check gives the reason. */
+export function judgeSignals(signals: SufficiencySignals, thresholds: SufficiencyThresholds): SufficiencyDecision {
+  const refuse = (reason: InsufficientReason): SufficiencyDecision => ({ sufficient: false, reason, signals });
+  if (signals.hit_count === 0 || signals.best_score === null) return refuse('no_results');
+  if (signals.best_score < thresholds.minBestScore) return refuse('below_threshold');
+  if (signals.text_matched === false && signals.best_score < thresholds.minBestScoreWithoutTextMatch) return refuse('no_text_match');
+  if (signals.term_coverage !== null && signals.term_coverage < thresholds.minTermCoverage) return refuse('low_term_coverage');
+  if (signals.fused_margin !== null && signals.fused_margin < thresholds.minFusedMargin) return refuse('ambiguous');
+  return { sufficient: true, signals };
+}
+
+/** Decides whether `hits` (best first, as given to the chat model) cover `query`. */
+export function decideSufficiency(hits: readonly SufficiencyHit[], thresholds: SufficiencyThresholds, query?: string): SufficiencyDecision {
+  return judgeSignals(computeSignals(hits, query), thresholds);
+}
+
+// Words that carry no topic; without them "how do I …" would match every document.
+const STOPWORDS = new Set(
+  (
+    'a an the and or but not no of to in on at by for from with without into onto over under about as is are was were be been being ' +
+    'do does did done doing have has had can could should would will shall may might must i me my we our you your it its this that these those ' +
+    'there here what which who whom whose why how when where than then so if else also only just very more most much many some any each every ' +
+    'get set use used using make like way one two all other such same own between before after while them they their he she his her ' +
+    '的 了 是 吗 呢 吧 啊 在 和 与 或 及 把 被 对 从 以 为 就 都 也 还 又 要 会 能 可 可以 一个 这个 那个 什么 如何 怎么 怎样 怎么样 哪些 哪个 为什么 多少 几个 时 时候 有 没有 使用 用 中 上 下'
+  ).split(' '),
+);
+
+/** The question's content words: word segments (Intl.Segmenter, Chinese-aware), lower-cased, stopwords dropped. */
+export function contentTerms(text: string): string[] {
+  const segmenter = new Intl.Segmenter('zh', { granularity: 'word' });
+  const terms = new Set<string>();
+  for (const { segment, isWordLike } of segmenter.segment(text.toLowerCase())) {
+    if (!isWordLike) continue;
+    const term = segment.replace(/^[._-]+|[._-]+$/g, '');
+    // A lone Latin letter or Han character is too common to say anything about the topic.
+    if (term.length === 0 || STOPWORDS.has(term) || /^[a-z\p{Script=Han}]$/u.test(term)) continue;
+    terms.add(term);
+  }
+  return [...terms];
+}
+
+/**
+ * The largest share of `query`'s content terms that one text contains. Latin terms must start
+ * at a word boundary ("connection" matches "connections", "city" does not match "capacity");
+ * Chinese terms match anywhere, as Chinese has no spaces.
+ */
+export function termCoverage(query: string, texts: readonly string[]): number {
+  const terms = contentTerms(query);
+  if (terms.length === 0) return 0;
+  let best = 0;
+  for (const text of texts) {
+    const lower = text.toLowerCase();
+    const found = terms.filter((term) => containsTerm(lower, term)).length;
+    best = Math.max(best, found / terms.length);
+  }
+  return best;
+}
+
+function containsTerm(text: string, term: string): boolean {
+  if (!/^[\p{Script=Latin}\p{N}]/u.test(term)) return text.includes(term);
+  let from = 0;
+  for (;;) {
+    const at = text.indexOf(term, from);
+    if (at < 0) return false;
+    if (at === 0 || !/[\p{L}\p{N}]/u.test(text[at - 1]!)) return true;
+    from = at + 1;
+  }
+}

@@ -1,0 +1,115 @@
+import { AppError } from '../errors.ts';
+import type { SearchHit } from '../knowledge/types.ts';
+import type { ChatMessage, ChatModel } from './types.ts';
+
+/** The exact reply the model is told to give when the context does not hold the answer. */
+export const INSUFFICIENT_MESSAGE = '资料不足';
+
+/** Each history message is cut to this many characters: old turns are context, not content. */
+export const HISTORY_MESSAGE_MAX_CHARS = 2_000;
+
+export interface PromptInput {
+  question: string;
+  /** Retrieved chunks, best first; they are numbered `[1]`, `[2]`, … in this order. */
+  hits: SearchHit[];
+  /** Earlier turns, oldest first. */
+  history?: Array<{ role: 'user' | 'assistant'; content: string }>;
+}
+
+export interface PromptBudget {
+  /** The per-slot window: llama-server's `--ctx-size` divided by `--parallel`. */
+  contextTokens: number;
+  /** Room kept for the answer. */
+  maxTokens: number;
+  /** How many of the most recent history messages may be included. */
+  historyMessages: number;
+}
+
+export interface ChatPrompt {
+  messages: ChatMessage[];
+  /** The chunks in the prompt, `n` being the number the model cites. */
+  sources: Array<SearchHit & { n: number }>;
+  /** Prompt tokens as counted by the model's server (or an upper bound). */
+  promptTokens: number;
+  /** The `max_tokens` to request: the room left for the answer. */
+  answerTokens: number;
+  droppedChunks: number;
+  droppedHistory: number;
+}
+
+/**
+ * Builds the RAG prompt: a system message with the rules and the numbered context, the most
+ * recent history, then the question. It fits `contextTokens - answerTokens`, counted by
+ * `counter` (the server's own tokenizer and chat template): over budget it drops the
+ * lowest-ranked chunks (keeping the best one), then the oldest history, then the last chunk.
+ * Throws `AppError` `message_too_long` when the question leaves no room for one chunk.
+ */
+export async function buildChatPrompt(input: PromptInput, budget: PromptBudget, counter: Pick<ChatModel, 'countTokens' | 'countPromptTokens'>): Promise<ChatPrompt> {
+  // A misconfigured LLM_MAX_TOKENS (≥ the window) would otherwise leave no room for any prompt.
+  const answerTokens = Math.max(1, Math.min(budget.maxTokens, Math.floor(budget.contextTokens / 2)));
+  // llama-server refuses a prompt of n_ctx tokens or more, so the prompt must stay strictly below.
+  const promptBudget = budget.contextTokens - answerTokens;
+  const history = (budget.historyMessages > 0 ? (input.history ?? []).slice(-budget.historyMessages) : [])
+    .map((message) => ({ role: message.role, content: truncate(message.content.trim(), HISTORY_MESSAGE_MAX_CHARS) }))
+    .filter((message) => message.content !== '');
+  const contextLines = input.hits.map((hit, index) => `[${index + 1}] (${hit.source}#${hit.chunkIndex}) ${hit.content.trim()}`);
+
+  let chunkCount = contextLines.length;
+  let historyStart = 0;
+  const compose = (): ChatMessage[] => [
+    { role: 'system', content: systemMessage(contextLines.slice(0, chunkCount)) },
+    ...history.slice(historyStart),
+    { role: 'user', content: input.question },
+  ];
+
+  let messages = compose();
+  let promptTokens = await counter.countPromptTokens(messages);
+  if (promptTokens > promptBudget) {
+    // Sizes of what can be dropped, to drop enough at once instead of one per round trip.
+    const [chunkTokens, historyTokens] = await Promise.all([
+      Promise.all(contextLines.map((line) => counter.countTokens(line))),
+      Promise.all(history.map((message) => counter.countTokens(message.content))),
+    ]);
+    while (promptTokens > promptBudget) {
+      let freed = 0;
+      while (freed < promptTokens - promptBudget) {
+        if (chunkCount > 1) freed += chunkTokens[--chunkCount]! + 1;
+        else if (historyStart < history.length) freed += historyTokens[historyStart++]! + 1;
+        else if (chunkCount === 1) freed += chunkTokens[--chunkCount]! + 1;
+        else break;
+      }
+      if (chunkCount === 0 && contextLines.length > 0) throw questionTooLong();
+      messages = compose();
+      const recounted = await counter.countPromptTokens(messages);
+      if (recounted >= promptTokens && freed === 0) throw questionTooLong();
+      promptTokens = recounted;
+    }
+  }
+  return {
+    messages,
+    sources: input.hits.slice(0, chunkCount).map((hit, index) => ({ ...hit, n: index + 1 })),
+    promptTokens,
+    answerTokens,
+    droppedChunks: contextLines.length - chunkCount,
+    droppedHistory: historyStart,
+  };
+}
+
+function systemMessage(contextLines: string[]): string {
+  return [
+    'You answer questions using only the numbered context below.',
+    'Cite the passages you use with their numbers in square brackets, like [1].',
+    `If the context does not contain the answer, reply exactly: ${INSUFFICIENT_MESSAGE}`,
+    '',
+    'Context:',
+    ...contextLines,
+  ].join('\n');
+}
+
+function truncate(text: string, maxChars: number): string {
+  return text.length <= maxChars ? text : `${text.slice(0, maxChars)}…`;
+}
+
+function questionTooLong(): AppError {
+  return new AppError(400, 'message_too_long', "The question is too long to answer within the model's context window; shorten it.");
+}

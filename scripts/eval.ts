@@ -1,0 +1,94 @@
+// `npm run eval -- <set.json> [--calibrate] [--json] [--min-evidence-at-3 X] [--store embedded|memory]`
+// Ingests an evaluation set into a throwaway embedded database (deleted afterwards), runs
+// every question in vector, text and hybrid mode and prints retrieval and refusal metrics.
+// Exits 1 when hybrid evidence@3 is below --min-evidence-at-3 (the CI gate).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../lib/config.ts';
+import { openDatabase, type Database } from '../lib/db/connect.ts';
+import { createPostgresStore } from '../lib/db/knowledge-store.ts';
+import { runMigrations } from '../lib/db/migrate.ts';
+import { loadEmbedder } from '../lib/embeddings/load-embedder.ts';
+import { EvalSetError, loadEvalSet } from '../lib/evaluation/eval-set.ts';
+import { createCachingEmbedder, createExactReference } from '../lib/evaluation/exact-reference.ts';
+import { formatReport } from '../lib/evaluation/format-report.ts';
+import { runEvaluation } from '../lib/evaluation/run-eval.ts';
+import { createMemoryStore } from '../lib/knowledge/memory-store.ts';
+import { thresholdsForModel } from '../lib/knowledge/sufficiency.ts';
+import type { KnowledgeStore } from '../lib/knowledge/types.ts';
+
+const usage = 'usage: npm run eval -- <set.json> [--calibrate] [--json] [--min-evidence-at-3 X] [--store embedded|memory]';
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      calibrate: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      'min-evidence-at-3': { type: 'string' },
+      store: { type: 'string', default: 'embedded' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help || positionals.length !== 1) {
+    console.error(usage);
+    return values.help ? 0 : 2;
+  }
+  const gate = values['min-evidence-at-3'] === undefined ? undefined : Number(values['min-evidence-at-3']);
+  if (gate !== undefined && !(gate >= 0 && gate <= 1)) throw new UsageError(`--min-evidence-at-3 must be a number between 0 and 1, got ${values['min-evidence-at-3']}`);
+  if (values.store !== 'embedded' && values.store !== 'memory') throw new UsageError(`--store must be embedded or memory, got ${values.store}`);
+
+  const config = loadConfig(process.env);
+  const set = await loadEvalSet(positionals[0]!);
+  const log = (message: string) => console.error(`eval: ${message}`);
+  const embedder = createCachingEmbedder(await loadEmbedder(config.embedding, { log }));
+  let database: Database | undefined;
+  let dataDir: string | undefined;
+  try {
+    let store: KnowledgeStore;
+    if (values.store === 'memory') {
+      store = createMemoryStore();
+    } else {
+      dataDir = await mkdtemp(path.join(tmpdir(), 'local-rag-eval-'));
+      // Never DATABASE_URL: the evaluation must not write into a real knowledge base.
+      database = await openDatabase({ ...config.database, url: undefined, dataDir });
+      await runMigrations(database.sql);
+      store = createPostgresStore(database.sql);
+    }
+    const chunking = config.chunking;
+    const report = await runEvaluation({
+      set,
+      knowledge: { store, embedder, chunking },
+      thresholds: thresholdsForModel(embedder.modelId, config.retrieval.minScore === undefined ? {} : { minBestScore: config.retrieval.minScore }),
+      decisionTopK: config.retrieval.topK,
+      // The memory store is itself an exact scan; only the database's HNSW needs checking.
+      exactSearch: values.store === 'embedded' ? await createExactReference(set.documents, { embedder, chunking }) : undefined,
+      calibrate: values.calibrate,
+      onProgress: log,
+    });
+    console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    const hybrid = report.modes.find((mode) => mode.mode === 'hybrid');
+    if (gate !== undefined && hybrid && hybrid.retrieval.evidenceAt[3] < gate) {
+      console.error(`eval: hybrid evidence@3 ${hybrid.retrieval.evidenceAt[3].toFixed(3)} is below the required ${gate}`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    await embedder.close();
+    await database?.close();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+class UsageError extends Error {}
+
+try {
+  process.exitCode = await main();
+} catch (error) {
+  const known = error instanceof ConfigError || error instanceof EvalSetError || error instanceof UsageError;
+  console.error(`eval: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}`);
+  if (error instanceof UsageError) console.error(usage);
+  process.exitCode = 2;
+}

@@ -1,0 +1,63 @@
+import { createApp } from '../../functions/app.ts';
+import { openDatabase, type Database } from '../../lib/db/connect.ts';
+import { createPostgresStore } from '../../lib/db/knowledge-store.ts';
+import { loadEmbedder } from '../../lib/embeddings/load-embedder.ts';
+import type { Embedder } from '../../lib/knowledge/types.ts';
+import { databaseLane, openTestDatabase, testConfig } from './test-environment.ts';
+import { startTcpProxy } from './tcp-proxy.ts';
+
+/**
+ * The knowledge functions (add-document + search) in-process over a real database reached
+ * through a TCP proxy (so a test can make the database go away) and the real embedder.
+ */
+export async function startKnowledgeApp(overrides: Record<string, string> = {}) {
+  const config = testConfig({ FUNCTIONS: 'add-document,search', ...overrides });
+  const owner = await openTestDatabase();
+  const target = owner.kind === 'server' ? new URL(owner.url!) : undefined;
+  const direct = target ? { host: target.hostname, port: Number(target.port) } : embeddedAddress(owner);
+  const proxy = await startTcpProxy(direct);
+  const credentials = target ? `${target.username}:${target.password}` : 'postgres:postgres';
+  // pglite-socket serves one connection at a time: hand it over to the proxied client.
+  if (!target) await owner.sql.end();
+  const database: Database = await openDatabase({
+    url: `postgres://${credentials}@127.0.0.1:${proxy.port}${target ? target.pathname : '/postgres'}`,
+    dataDir: '',
+    poolSize: databaseLane() === 'embedded' ? 1 : 4,
+    migrateOnStart: false,
+  });
+  const embedder: Embedder = await loadEmbedder(config.embedding);
+  const store = createPostgresStore(database.sql);
+  const app = createApp(
+    {
+      config,
+      knowledge: () => ({ store, embedder, chunking: config.chunking }),
+      readiness: async () => ({ ready: true, checks: {} }),
+    },
+    { only: ['add-document', 'search'] },
+  );
+  return {
+    app,
+    config,
+    store,
+    embedder,
+    proxy,
+    /** For assertions on stored rows: straight to the server, or (embedded) the one connection. */
+    admin: target ? owner.sql : database.sql,
+    async close() {
+      await database.close();
+      await proxy.close();
+      await embedder.close();
+      await owner.close();
+    },
+  };
+}
+
+function embeddedAddress(database: Database) {
+  const options = database.sql.options as unknown as { host: string[]; port: number[] };
+  return { host: options.host[0]!, port: options.port[0]! };
+}
+
+/** JSON request helper for `app.request`. */
+export function jsonRequest(method: string, body: unknown, headers: Record<string, string> = {}): RequestInit {
+  return { method, headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) };
+}
