@@ -35,6 +35,7 @@ const DOCUMENT_CONFIG = {
   info: {
     title: 'local-rag',
     version: '0.1.0',
+    license: { name: 'MIT', identifier: 'MIT' },
     description:
       'Self-hosted retrieval-augmented chat. Add documents to the knowledge base, search it, and chat over the WebSocket at /ws/llm (protocol in the ws-chat route description).',
   },

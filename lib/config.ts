@@ -56,7 +56,7 @@ const environmentSchema = z.object({
   EMBEDDING_DTYPE: z.enum(['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'bnb4', 'q4f16']).default('fp32'),
   EMBEDDING_THREADS: integer(0, 0, 256),
   EMBEDDING_BATCH_SIZE: integer(32, 1, 1024),
-  MODELS_DIR: optionalString,
+  MODELS_DIR: z.string().default('./models'),
   HF_HUB_OFFLINE: booleanFlag(false),
 
   CHUNK_MAX_TOKENS: integer(256, 16, 8192),
@@ -97,7 +97,7 @@ export interface Config {
     /** ONNX Runtime intra-op threads; 0 lets the runtime choose. */
     threads: number;
     batchSize: number;
-    modelsDir?: string;
+    modelsDir: string;
     offline: boolean;
   };
   chunking: { maxTokens: number; overlapSentences: number };

@@ -25,6 +25,7 @@ export const AddDocumentResponseSchema = z
 export const addDocumentRoute = createRoute({
   method: 'post',
   path: '/api/v1/knowledge/add-document',
+  operationId: 'addDocument',
   tags: ['knowledge'],
   summary: 'Add or replace a document',
   description:
@@ -41,6 +42,7 @@ export const addDocumentRoute = createRoute({
 export const deleteDocumentRoute = createRoute({
   method: 'delete',
   path: '/api/v1/knowledge/documents/{source}',
+  operationId: 'deleteDocument',
   tags: ['knowledge'],
   summary: 'Delete a document and its chunks',
   description: 'The source is one path segment: percent-encode `/` as `%2F`.',

@@ -33,6 +33,8 @@ export const SearchResponseSchema = z.object({ results: z.array(SearchResultSche
 export const searchRoute = createRoute({
   method: 'post',
   path: '/api/v1/knowledge/search',
+  operationId: 'searchKnowledge',
+  security: [],
   tags: ['knowledge'],
   summary: 'Find the chunks most similar to a query',
   request: { body: { required: true, content: { 'application/json': { schema: SearchBodySchema } } } },
@@ -57,6 +59,8 @@ export const DocumentSchema = z
 export const listDocumentsRoute = createRoute({
   method: 'get',
   path: '/api/v1/knowledge/documents',
+  operationId: 'listDocuments',
+  security: [],
   tags: ['knowledge'],
   summary: 'List the stored documents',
   responses: {

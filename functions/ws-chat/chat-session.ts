@@ -3,7 +3,7 @@ import { AppError } from '../../lib/errors.ts';
 import type { SearchHit, SearchOptions } from '../../lib/knowledge/types.ts';
 import { LlmError } from '../../lib/llm/errors.ts';
 import { buildChatPrompt, INSUFFICIENT_MESSAGE } from '../../lib/llm/prompt.ts';
-import type { ChatModel, ChatModelHealth } from '../../lib/llm/types.ts';
+import type { ChatModel, ChatStreamEvent } from '../../lib/llm/types.ts';
 import { type ChatFrame, clientFrameSchema, type ServerFrame } from './protocol.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -54,8 +54,6 @@ export function createChatSession(dependencies: ChatSessionDependencies, send: (
 
   async function answer(frame: ChatFrame, signal: AbortSignal): Promise<void> {
     const startedAt = performance.now();
-    // Readiness is checked while retrieval runs, so a ready model costs no extra latency.
-    const healthCheck = chatModel.health();
     const cancelled = () => send({ type: 'done', finish_reason: 'cancelled' });
     try {
       const hits = await retrieveForQuestion(frame);
@@ -68,22 +66,30 @@ export function createChatSession(dependencies: ChatSessionDependencies, send: (
         log?.('info', 'chat insufficient', { bestScore, minScore: dependencies.minScore, ms: elapsed(startedAt) });
         return;
       }
-      await waitUntilReady(await healthCheck, signal);
-      if (signal.aborted) return cancelled();
-
-      const prompt = await buildChatPrompt(
-        { question: frame.message, hits: relevant, history: frame.history },
-        { contextTokens: config.llm.contextTokens, maxTokens: config.llm.maxTokens, historyMessages: config.chat.historyMessages },
-        chatModel,
+      // No /health call per chat: the first request to llama-server (counting the prompt)
+      // says 503 "Loading model" while it loads, and only then do we wait.
+      const waitForModel = loadingWaiter(signal);
+      const prompt = await waitForModel(() =>
+        buildChatPrompt(
+          { question: frame.message, hits: relevant, history: frame.history },
+          { contextTokens: config.llm.contextTokens, maxTokens: config.llm.maxTokens, historyMessages: config.chat.historyMessages },
+          chatModel,
+        ),
       );
       if (signal.aborted) return cancelled();
       send({
         type: 'sources',
         sources: prompt.sources.map((hit) => ({ n: hit.n, source: hit.source, chunk_index: hit.chunkIndex, score: hit.score, content: hit.content })),
       });
+      let events!: AsyncIterator<ChatStreamEvent>;
+      let next = await waitForModel(() => {
+        events = chatModel.stream(prompt.messages, { signal, maxTokens: prompt.answerTokens })[Symbol.asyncIterator]();
+        return events.next();
+      });
       let firstTokenMs: number | undefined;
       let tokens = 0;
-      for await (const event of chatModel.stream(prompt.messages, { signal, maxTokens: prompt.answerTokens })) {
+      for (; !next.done; next = await events.next()) {
+        const event = next.value;
         if (event.type === 'token') {
           firstTokenMs ??= elapsed(startedAt);
           tokens++;
@@ -101,6 +107,29 @@ export function createChatSession(dependencies: ChatSessionDependencies, send: (
       send({ type: 'error', code, message });
       send({ type: 'done', finish_reason: 'error' });
     }
+  }
+
+  /**
+   * Runs an operation against the model; when it fails with `llm_loading`, sends one `status`
+   * frame, polls `/health` until the model is ready and runs it again, all within
+   * `LLM_READY_WAIT_MS` (shared by every operation of one answer).
+   */
+  function loadingWaiter(signal: AbortSignal) {
+    let deadline: number | undefined;
+    return async <T>(operation: () => Promise<T>): Promise<T> => {
+      for (;;) {
+        try {
+          return await operation();
+        } catch (error) {
+          if (!(error instanceof LlmError && error.code === 'llm_loading') || signal.aborted) throw error;
+          if (deadline === undefined) {
+            deadline = Date.now() + config.llm.readyWaitMs;
+            send({ type: 'status', message: 'model loading' });
+          }
+          await waitUntilReady(deadline, signal);
+        }
+      }
+    };
   }
 
   /**
@@ -126,12 +155,8 @@ export function createChatSession(dependencies: ChatSessionDependencies, send: (
     }
   }
 
-  /** Returns once the model is ready (or the answer is cancelled); `status` frame while loading. */
-  async function waitUntilReady(health: ChatModelHealth, signal: AbortSignal): Promise<void> {
-    if (health.status === 'ready') return;
-    if (health.status === 'unavailable') throw new LlmError('llm_unavailable', { message: 'The language model server is unreachable; try again shortly.' });
-    send({ type: 'status', message: 'model loading' });
-    const deadline = Date.now() + config.llm.readyWaitMs;
+  /** Returns once `/health` says ready or the answer is cancelled; throws `llm_loading` at the deadline. */
+  async function waitUntilReady(deadline: number, signal: AbortSignal): Promise<void> {
     for (;;) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new LlmError('llm_loading');

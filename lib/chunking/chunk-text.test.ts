@@ -197,7 +197,7 @@ const fixtureFolder = path.resolve(import.meta.dirname, '../../../shared/fixture
 describe.skipIf(!existsSync(fixtureFolder))('chunkText with the fixture model\'s own tokenizer (skipped: fixture model missing)', () => {
   let embedder: Embedder;
   beforeAll(async () => {
-    embedder = await loadEmbedder({ model: fixtureFolder, dimensions: 384, dtype: 'fp32', threads: 1, batchSize: 32, offline: false });
+    embedder = await loadEmbedder({ model: fixtureFolder, dimensions: 384, dtype: 'fp32', threads: 1, batchSize: 32, modelsDir: './models', offline: false });
   });
   afterAll(async () => {
     await embedder?.close();

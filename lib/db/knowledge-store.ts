@@ -2,6 +2,7 @@ import type { Sql } from 'postgres';
 import type { ChunkRecord, KnowledgeStore, StoredDocument } from '../knowledge/types.ts';
 import { withDatabaseErrors } from './errors.ts';
 import { searchChunks } from './search-query.ts';
+import { toSearchText } from '../text-search/terms.ts';
 import { toVectorLiteral } from './vector.ts';
 
 interface DocumentRow {
@@ -14,7 +15,7 @@ interface DocumentRow {
   updated_at: Date;
 }
 
-// Rows per INSERT: 6 parameters each, well under PostgreSQL's 65,535-parameter limit.
+// Rows per INSERT: 7 parameters each, well under PostgreSQL's 65,535-parameter limit.
 const INSERT_BATCH = 500;
 
 /** The PostgreSQL + pgvector {@link KnowledgeStore}. All SQL of the knowledge base lives in lib/db. */
@@ -44,10 +45,12 @@ export function createPostgresStore(sql: Sql): KnowledgeStore {
               source,
               chunk_index: start + offset,
               content: chunk.content,
+              // What full-text search indexes (Chinese segmented into words); see sql/00002.
+              search_text: toSearchText(chunk.content),
               token_count: chunk.tokenCount,
               embedding: toVectorLiteral(chunk.embedding),
             }));
-            await transaction`INSERT INTO knowledge_chunks ${transaction(rows, 'document_id', 'source', 'chunk_index', 'content', 'token_count', 'embedding')}`;
+            await transaction`INSERT INTO knowledge_chunks ${transaction(rows, 'document_id', 'source', 'chunk_index', 'content', 'search_text', 'token_count', 'embedding')}`;
           }
           return toDocument(row!);
         }) as Promise<StoredDocument>,

@@ -1,6 +1,16 @@
-import type { Sql, TransactionSql } from 'postgres';
-import type { SearchHit, SearchOptions } from '../knowledge/types.ts';
+import type { PendingQuery, Row, Sql, TransactionSql } from 'postgres';
+import type { HybridSettings, SearchHit, SearchMode, SearchOptions } from '../knowledge/types.ts';
+import { toTsqueryText } from '../text-search/terms.ts';
 import { toVectorLiteral } from './vector.ts';
+
+/** The reciprocal-rank-fusion constant: a rank r contributes weight / (60 + r). */
+export const RRF_K = 60;
+
+/** Fusion settings when neither the caller nor the configuration gives any. */
+export const DEFAULT_HYBRID_SETTINGS: HybridSettings = { vectorWeight: 1, textWeight: 1, candidates: 40 };
+
+// pgvector's default hnsw.ef_search: a LIMIT above it needs a larger one (set per transaction).
+const DEFAULT_EF_SEARCH = 40;
 
 interface HitRow {
   document_id: string;
@@ -9,39 +19,141 @@ interface HitRow {
   content: string;
   score: number;
   metadata: Record<string, unknown>;
+  vector_rank: number | null;
+  text_rank: number | null;
+  text_score: number | null;
+  fused_score: number | null;
 }
 
+type Client = Sql | TransactionSql;
+type Fragment = PendingQuery<Row[]>;
+
 /**
- * Nearest chunks by cosine distance over the HNSW index. With filters (sources, metadata)
- * the index is walked iteratively (pgvector 0.8 `hnsw.iterative_scan`) so a filtered query
- * still returns `topK` rows when they exist.
+ * The best chunks for a query, in ONE SQL statement whatever the mode:
+ * - `vector`: nearest by cosine distance over the HNSW index;
+ * - `text`: full-text matches over the GIN index, ranked by `ts_rank`;
+ * - `hybrid` (default): both rankings' top `candidates`, fused with reciprocal rank fusion
+ *   (`Σ weight / (60 + rank)`), each hit carrying both component ranks.
+ * Filters (sources, metadata `@>`) apply inside each ranking, and the HNSW index is walked
+ * iteratively (pgvector 0.8 `hnsw.iterative_scan`) when filtered, so a filtered query still
+ * returns `topK` rows when they exist. `score` is always the cosine similarity.
  */
 export async function searchChunks(sql: Sql, query: { embedding: number[]; text: string }, options: SearchOptions): Promise<SearchHit[]> {
-  const vector = toVectorLiteral(query.embedding);
+  const mode: SearchMode = options.mode ?? 'hybrid';
+  const hybrid = hybridSettings(options.hybrid);
+  const candidates = mode === 'hybrid' ? Math.max(options.topK, hybrid.candidates) : options.topK;
   const filtered = Boolean(options.sources?.length || options.metadata);
-  const run = async (client: Sql | TransactionSql) => {
-    const rows = await client<HitRow[]>`
-      SELECT document_id, source, chunk_index, content, score, metadata FROM (
-        SELECT c.document_id, c.source, c.chunk_index, c.content, 1 - (c.embedding <=> ${vector}::vector) AS score, d.metadata
-        FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id
-        WHERE TRUE
-          ${options.sources?.length ? client`AND c.source = ANY(${options.sources}::text[])` : client``}
-          ${options.metadata ? client`AND d.metadata @> ${client.json(options.metadata as never)}` : client``}
-        ORDER BY c.embedding <=> ${vector}::vector
-        LIMIT ${options.topK}
-      ) nearest
-      WHERE ${options.minScore ?? -2} <= score
-      ORDER BY score DESC`;
-    return rows.map(toHit);
-  };
-  if (!filtered && options.topK <= 40) return run(sql);
+  const run = async (client: Client) => (await client<HitRow[]>`${buildStatement(client, query, options, mode, hybrid, candidates)}`).map((row) => toHit(row, mode));
+
+  // The transaction only exists to scope the HNSW settings; plain searches skip its round trips.
+  const walksIndex = mode !== 'text';
+  if (!walksIndex || (!filtered && candidates <= DEFAULT_EF_SEARCH)) return run(sql);
   return sql.begin(async (transaction) => {
-    await transaction`SELECT set_config('hnsw.ef_search', ${String(Math.max(40, options.topK * 2))}, true)`;
+    await transaction`SELECT set_config('hnsw.ef_search', ${String(Math.max(DEFAULT_EF_SEARCH, candidates * 2))}, true)`;
     if (filtered) await transaction`SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)`;
     return run(transaction);
   }) as Promise<SearchHit[]>;
 }
 
-function toHit(row: HitRow): SearchHit {
-  return { documentId: row.document_id, source: row.source, chunkIndex: row.chunk_index, content: row.content, score: Number(row.score), metadata: row.metadata ?? {} };
+/** The configured fusion settings over the defaults; undefined fields are ignored. */
+export function hybridSettings(overrides: Partial<HybridSettings> = {}): HybridSettings {
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+  return { ...DEFAULT_HYBRID_SETTINGS, ...defined };
+}
+
+function buildStatement(
+  client: Client,
+  query: { embedding: number[]; text: string },
+  options: SearchOptions,
+  mode: SearchMode,
+  hybrid: HybridSettings,
+  candidates: number,
+): Fragment {
+  const vector = toVectorLiteral(query.embedding);
+  const filters = client`
+    ${options.sources?.length ? client`AND c.source = ANY(${options.sources}::text[])` : client``}
+    ${options.metadata ? client`AND d.metadata @> ${client.json(options.metadata as never)}` : client``}`;
+
+  const vectorHits = client`
+    vector_hits AS (
+      SELECT id, (row_number() OVER (ORDER BY distance, id))::int AS vector_rank FROM (
+        SELECT c.id, c.embedding <=> ${vector}::vector AS distance
+        FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id
+        WHERE TRUE ${filters}
+        ORDER BY c.embedding <=> ${vector}::vector
+        LIMIT ${candidates}
+      ) nearest
+    )`;
+
+  const tsqueryText = toTsqueryText(query.text);
+  // Both configurations, as in the indexed vector: english stems, simple matches exactly.
+  // Constant arguments, so the planner folds the tsquery and uses the GIN index.
+  const tsquery = client`(to_tsquery('english', ${tsqueryText}) || to_tsquery('simple', ${tsqueryText}))`;
+  const textHits = tsqueryText
+    ? client`
+    text_hits AS (
+      SELECT id, text_score, (row_number() OVER (ORDER BY text_score DESC, id))::int AS text_rank FROM (
+        SELECT c.id, ${client.unsafe(process.env.TUNE_RANK ?? 'ts_rank(c.search_vector, ')}${tsquery}${client.unsafe(process.env.TUNE_RANK_TAIL ?? ')')} AS text_score
+        FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id
+        WHERE c.search_vector @@ ${tsquery} ${filters}
+        ORDER BY text_score DESC, c.id
+        LIMIT ${candidates}
+      ) matched
+    )`
+    : // A query of stopwords only matches nothing; no need to ask the index.
+      client`text_hits AS (SELECT NULL::bigint AS id, NULL::real AS text_score, NULL::int AS text_rank WHERE FALSE)`;
+
+  let ranked: Fragment;
+  if (mode === 'vector') {
+    ranked = client`${vectorHits}, ranked AS (
+      SELECT id, vector_rank, NULL::int AS text_rank, NULL::real AS text_score, NULL::float8 AS fused_score
+      FROM vector_hits ORDER BY vector_rank LIMIT ${options.topK})`;
+  } else if (mode === 'text') {
+    ranked = client`${textHits}, ranked AS (
+      SELECT id, NULL::int AS vector_rank, text_rank, text_score, NULL::float8 AS fused_score
+      FROM text_hits ORDER BY text_rank LIMIT ${options.topK})`;
+  } else {
+    ranked = client`${vectorHits}, ${textHits}, ranked AS (
+      SELECT coalesce(v.id, t.id) AS id, v.vector_rank, t.text_rank, t.text_score,
+        coalesce(${hybrid.vectorWeight}::float8 / (${RRF_K} + v.vector_rank), 0)
+          + coalesce(${hybrid.textWeight}::float8 / (${RRF_K} + t.text_rank), 0) AS fused_score
+      FROM vector_hits v FULL JOIN text_hits t ON t.id = v.id
+      ORDER BY fused_score DESC, v.vector_rank NULLS LAST, t.text_rank NULLS LAST
+      LIMIT ${options.topK})`;
+  }
+
+  return client`
+    WITH ${ranked}
+    SELECT * FROM (
+      SELECT c.document_id, c.source, c.chunk_index, c.content, 1 - (c.embedding <=> ${vector}::vector) AS score, d.metadata,
+        r.vector_rank, r.text_rank, r.text_score, r.fused_score
+      FROM ranked r JOIN knowledge_chunks c ON c.id = r.id JOIN knowledge_documents d ON d.id = c.document_id
+    ) hits
+    WHERE ${options.minScore ?? -2} <= score
+    ORDER BY ${orderFor(client, mode)}`;
+}
+
+function orderFor(client: Client, mode: SearchMode): Fragment {
+  if (mode === 'vector') return client`vector_rank`;
+  if (mode === 'text') return client`text_rank`;
+  return client`fused_score DESC, vector_rank NULLS LAST, text_rank NULLS LAST`;
+}
+
+function toHit(row: HitRow, mode: SearchMode): SearchHit {
+  const hit: SearchHit = {
+    documentId: row.document_id,
+    source: row.source,
+    chunkIndex: row.chunk_index,
+    content: row.content,
+    score: Number(row.score),
+    metadata: row.metadata ?? {},
+  };
+  // A ranking the mode did not run is absent rather than null: null means "ran, not found".
+  if (mode !== 'text') hit.vectorRank = row.vector_rank;
+  if (mode !== 'vector') {
+    hit.textRank = row.text_rank;
+    hit.textScore = row.text_score === null ? null : Number(row.text_score);
+  }
+  if (mode === 'hybrid') hit.fusedScore = row.fused_score === null ? null : Number(row.fused_score);
+  return hit;
 }

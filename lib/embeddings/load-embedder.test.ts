@@ -16,6 +16,7 @@ const settings = (overrides: Partial<Config['embedding']> = {}): Config['embeddi
   dtype: 'fp32',
   threads: 1,
   batchSize: 32,
+  modelsDir: './models',
   offline: false,
   ...overrides,
 });

@@ -34,7 +34,7 @@ const WARM_UP_SENTENCE = 'The quick brown fox jumps over the lazy dog.';
  */
 export async function loadEmbedder(settings: Config['embedding'], options: LoadEmbedderOptions = {}): Promise<Embedder> {
   const startedAt = performance.now();
-  const location = resolveModelLocation(settings.model, settings.dtype, settings.modelsDir ?? env.cacheDir ?? './models');
+  const location = resolveModelLocation(settings.model, settings.dtype, settings.modelsDir);
   const remote = !location.local && !settings.offline;
   assertFilesPresent(location, settings);
 

@@ -5,6 +5,10 @@
  * and how many of the question's own terms occur in the retrieved text.
  */
 
+import { contentTerms } from '../text-search/terms.ts';
+
+export { contentTerms };
+
 /** What the decision reads from a hit; a `SearchHit` fits, hybrid fields are optional. */
 export interface SufficiencyHit {
   /** Cosine similarity to the query. */
@@ -113,31 +117,6 @@ export function judgeSignals(signals: SufficiencySignals, thresholds: Sufficienc
 /** Decides whether `hits` (best first, as given to the chat model) cover `query`. */
 export function decideSufficiency(hits: readonly SufficiencyHit[], thresholds: SufficiencyThresholds, query?: string): SufficiencyDecision {
   return judgeSignals(computeSignals(hits, query), thresholds);
-}
-
-// Words that carry no topic; without them "how do I …" would match every document.
-const STOPWORDS = new Set(
-  (
-    'a an the and or but not no of to in on at by for from with without into onto over under about as is are was were be been being ' +
-    'do does did done doing have has had can could should would will shall may might must i me my we our you your it its this that these those ' +
-    'there here what which who whom whose why how when where than then so if else also only just very more most much many some any each every ' +
-    'get set use used using make like way one two all other such same own between before after while them they their he she his her ' +
-    '的 了 是 吗 呢 吧 啊 在 和 与 或 及 把 被 对 从 以 为 就 都 也 还 又 要 会 能 可 可以 一个 这个 那个 什么 如何 怎么 怎样 怎么样 哪些 哪个 为什么 多少 几个 时 时候 有 没有 使用 用 中 上 下'
-  ).split(' '),
-);
-
-/** The question's content words: word segments (Intl.Segmenter, Chinese-aware), lower-cased, stopwords dropped. */
-export function contentTerms(text: string): string[] {
-  const segmenter = new Intl.Segmenter('zh', { granularity: 'word' });
-  const terms = new Set<string>();
-  for (const { segment, isWordLike } of segmenter.segment(text.toLowerCase())) {
-    if (!isWordLike) continue;
-    const term = segment.replace(/^[._-]+|[._-]+$/g, '');
-    // A lone Latin letter or Han character is too common to say anything about the topic.
-    if (term.length === 0 || STOPWORDS.has(term) || /^[a-z\p{Script=Han}]$/u.test(term)) continue;
-    terms.add(term);
-  }
-  return [...terms];
 }
 
 /**

@@ -39,7 +39,18 @@ export interface StoredDocument {
   updatedAt: string;
 }
 
+/** `vector`: cosine nearest neighbours; `text`: full-text match; `hybrid`: both, fused by rank. */
 export type SearchMode = 'vector' | 'text' | 'hybrid';
+
+/** How hybrid search fuses its two rankings (reciprocal rank fusion). */
+export interface HybridSettings {
+  /** Weight of the vector ranking's `1 / (k + rank)` term. Default 1. */
+  vectorWeight: number;
+  /** Weight of the full-text ranking's term. Default 1. */
+  textWeight: number;
+  /** Rows each ranking contributes before fusion (at least `topK`). Default 40. */
+  candidates: number;
+}
 
 export interface SearchOptions {
   topK: number;
@@ -49,7 +60,10 @@ export interface SearchOptions {
   sources?: string[];
   /** Only chunks whose document metadata contains this object (jsonb `@>`). */
   metadata?: JsonObject;
+  /** Default `hybrid`. */
   mode?: SearchMode;
+  /** Fusion settings for `hybrid` mode; missing fields take their defaults. */
+  hybrid?: Partial<HybridSettings>;
 }
 
 export interface SearchHit {
@@ -57,9 +71,17 @@ export interface SearchHit {
   source: string;
   chunkIndex: number;
   content: string;
-  /** Cosine similarity of the chunk to the query, 1 = identical direction. */
+  /** Cosine similarity of the chunk to the query, 1 = identical direction (every mode). */
   score: number;
   metadata: JsonObject;
+  /** Position in the vector ranking (1 = nearest); `null` when not among its candidates, absent in text mode. */
+  vectorRank?: number | null;
+  /** Position in the full-text ranking (1 = best); `null` when the chunk did not match the text query, absent in vector mode. */
+  textRank?: number | null;
+  /** PostgreSQL `ts_rank` of the chunk for the text query; `null` when it did not match, absent in vector mode. */
+  textScore?: number | null;
+  /** Reciprocal-rank-fusion score, the hybrid order; present in hybrid mode only. */
+  fusedScore?: number | null;
 }
 
 /** Where documents and chunks live (PostgreSQL + pgvector, or memory in tests). */

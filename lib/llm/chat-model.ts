@@ -1,13 +1,14 @@
 import OpenAI from 'openai';
 import type { Config } from '../config.ts';
 import { codeForStatus, LlmError, toLlmError } from './errors.ts';
+import { retryingStaleConnections } from './stale-connection-retry.ts';
 import { estimatePromptTokens, estimateTokens } from './token-estimate.ts';
 import type { ChatMessage, ChatModel, ChatModelHealth, ChatStreamEvent, ChatStreamOptions, ChatUsage } from './types.ts';
 
 /** Sent when LLM_API_KEY is unset: llama-server without `--api-key` ignores the header. */
 const PLACEHOLDER_API_KEY = 'no-key';
-/** `/health` and `/tokenize` are local and cheap; a slow one means the server is in trouble. */
-const PROBE_TIMEOUT_MS = 5_000;
+/** `/health` is answered without touching the model; a slow one means the server is in trouble. */
+const HEALTH_TIMEOUT_MS = 5_000;
 
 /**
  * A {@link ChatModel} for an OpenAI-compatible server, tuned for llama.cpp's llama-server:
@@ -20,7 +21,7 @@ const PROBE_TIMEOUT_MS = 5_000;
  * between two chunks of the stream, so a long answer that keeps flowing is never cut off.
  */
 export function createChatModel(settings: Config['llm'], options: { fetch?: typeof fetch } = {}): ChatModel {
-  const fetchImplementation = options.fetch ?? globalThis.fetch;
+  const fetchImplementation = retryingStaleConnections(options.fetch ?? globalThis.fetch);
   const apiKey = settings.apiKey ?? PLACEHOLDER_API_KEY;
   const client = new OpenAI({
     apiKey,
@@ -47,7 +48,8 @@ export function createChatModel(settings: Config['llm'], options: { fetch?: type
         method: 'POST',
         headers: { ...authorization, 'Content-Type': 'application/json' },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(Math.min(settings.timeoutMs, PROBE_TIMEOUT_MS)),
+        // Under load these queue behind streams for an HTTP thread of llama-server: allow the full timeout.
+        signal: AbortSignal.timeout(settings.timeoutMs),
       });
     } catch (error) {
       throw new LlmError(isTimeout(error) ? 'llm_timeout' : 'llm_unavailable', { cause: error });
@@ -86,7 +88,8 @@ export function createChatModel(settings: Config['llm'], options: { fetch?: type
         templateMissing = true;
       }
     }
-    const counts = await Promise.all(messages.map((message) => countTokens(message.content)));
+    const counts: number[] = [];
+    for (const message of messages) counts.push(await countTokens(message.content));
     let index = 0;
     return estimatePromptTokens(messages, () => counts[index++]!);
   }
@@ -94,7 +97,7 @@ export function createChatModel(settings: Config['llm'], options: { fetch?: type
   async function health(): Promise<ChatModelHealth> {
     let response: Response;
     try {
-      response = await fetchImplementation(`${origin}/health`, { headers: authorization, signal: AbortSignal.timeout(Math.min(settings.timeoutMs, PROBE_TIMEOUT_MS)) });
+      response = await fetchImplementation(`${origin}/health`, { headers: authorization, signal: AbortSignal.timeout(Math.min(settings.timeoutMs, HEALTH_TIMEOUT_MS)) });
     } catch (error) {
       return { status: 'unavailable', detail: `${origin}/health: ${describe(error)}` };
     }

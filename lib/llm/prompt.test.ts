@@ -61,6 +61,15 @@ describe('buildChatPrompt', () => {
     expect(tight.promptTokens).toBeLessThanOrEqual(124 - 60);
   });
 
+  it('cuts the best chunk short when it alone does not fit', async () => {
+    const budget = { contextTokens: 256, maxTokens: 64, historyMessages: 6 };
+    const prompt = await buildChatPrompt({ question: 'what now', hits: [hit(0, 400), hit(1, 400)] }, budget, wordCounter);
+    expect(prompt.truncatedChunk).toBe(true);
+    expect(prompt.sources.map((source) => source.n)).toEqual([1]);
+    expect(prompt.promptTokens).toBeLessThanOrEqual(256 - 64);
+    expect(prompt.messages[0]!.content).toContain('[1] (guide.md#0) r0w0 r0w1');
+  });
+
   it('refuses with message_too_long when the question leaves no room for one chunk', async () => {
     await expect(
       buildChatPrompt({ question: 'word '.repeat(200), hits: [hit(0)] }, { contextTokens: 256, maxTokens: 64, historyMessages: 6 }, wordCounter),

@@ -8,6 +8,11 @@ export const INSUFFICIENT_MESSAGE = '资料不足';
 /** Each history message is cut to this many characters: old turns are context, not content. */
 export const HISTORY_MESSAGE_MAX_CHARS = 2_000;
 
+/** A best chunk cut shorter than this is not worth answering from. */
+const MIN_CHUNK_TOKENS = 32;
+/** Cutting by characters is proportional only on average: cut a little more. */
+const TRUNCATION_MARGIN_TOKENS = 8;
+
 export interface PromptInput {
   question: string;
   /** Retrieved chunks, best first; they are numbered `[1]`, `[2]`, … in this order. */
@@ -35,14 +40,17 @@ export interface ChatPrompt {
   answerTokens: number;
   droppedChunks: number;
   droppedHistory: number;
+  /** The best chunk alone did not fit and only its beginning is in the prompt. */
+  truncatedChunk: boolean;
 }
 
 /**
  * Builds the RAG prompt: a system message with the rules and the numbered context, the most
  * recent history, then the question. It fits `contextTokens - answerTokens`, counted by
  * `counter` (the server's own tokenizer and chat template): over budget it drops the
- * lowest-ranked chunks (keeping the best one), then the oldest history, then the last chunk.
- * Throws `AppError` `message_too_long` when the question leaves no room for one chunk.
+ * lowest-ranked chunks (keeping the best one), then the oldest history, then cuts the best
+ * chunk short. Throws `AppError` `message_too_long` when the question leaves no room for
+ * even the beginning of one chunk.
  */
 export async function buildChatPrompt(input: PromptInput, budget: PromptBudget, counter: Pick<ChatModel, 'countTokens' | 'countPromptTokens'>): Promise<ChatPrompt> {
   // A misconfigured LLM_MAX_TOKENS (≥ the window) would otherwise leave no room for any prompt.
@@ -56,6 +64,7 @@ export async function buildChatPrompt(input: PromptInput, budget: PromptBudget, 
 
   let chunkCount = contextLines.length;
   let historyStart = 0;
+  let truncatedChunk = false;
   const compose = (): ChatMessage[] => [
     { role: 'system', content: systemMessage(contextLines.slice(0, chunkCount)) },
     ...history.slice(historyStart),
@@ -66,23 +75,30 @@ export async function buildChatPrompt(input: PromptInput, budget: PromptBudget, 
   let promptTokens = await counter.countPromptTokens(messages);
   if (promptTokens > promptBudget) {
     // Sizes of what can be dropped, to drop enough at once instead of one per round trip.
-    const [chunkTokens, historyTokens] = await Promise.all([
-      Promise.all(contextLines.map((line) => counter.countTokens(line))),
-      Promise.all(history.map((message) => counter.countTokens(message.content))),
-    ]);
+    // One at a time: llama-server has few HTTP threads, and they are shared with the streams.
+    const chunkTokens: number[] = [];
+    for (const line of contextLines) chunkTokens.push(await counter.countTokens(line));
+    const historyTokens: number[] = [];
+    for (const message of history) historyTokens.push(await counter.countTokens(message.content));
     while (promptTokens > promptBudget) {
+      const excess = promptTokens - promptBudget;
       let freed = 0;
-      while (freed < promptTokens - promptBudget) {
+      while (freed < excess) {
         if (chunkCount > 1) freed += chunkTokens[--chunkCount]! + 1;
         else if (historyStart < history.length) freed += historyTokens[historyStart++]! + 1;
-        else if (chunkCount === 1) freed += chunkTokens[--chunkCount]! + 1;
         else break;
       }
-      if (chunkCount === 0 && contextLines.length > 0) throw questionTooLong();
+      if (freed < excess) {
+        // Only the best chunk is left: keep its beginning rather than answer without context.
+        const keepTokens = (chunkTokens[0] ?? 0) - (excess - freed) - TRUNCATION_MARGIN_TOKENS;
+        if (chunkCount === 0 || keepTokens < MIN_CHUNK_TOKENS) throw questionTooLong();
+        const line = contextLines[0]!;
+        contextLines[0] = `${line.slice(0, Math.floor((line.length * keepTokens) / chunkTokens[0]!))}…`;
+        chunkTokens[0] = keepTokens;
+        truncatedChunk = true;
+      }
       messages = compose();
-      const recounted = await counter.countPromptTokens(messages);
-      if (recounted >= promptTokens && freed === 0) throw questionTooLong();
-      promptTokens = recounted;
+      promptTokens = await counter.countPromptTokens(messages);
     }
   }
   return {
@@ -92,6 +108,7 @@ export async function buildChatPrompt(input: PromptInput, budget: PromptBudget, 
     answerTokens,
     droppedChunks: contextLines.length - chunkCount,
     droppedHistory: historyStart,
+    truncatedChunk,
   };
 }
 

@@ -25,9 +25,10 @@ const DOCUMENTS = [
   { source: 'guide/indexes.md', content: 'An HNSW index makes approximate nearest neighbour search in pgvector fast, at the cost of a slower index build and more memory.' },
 ];
 const RELATED_QUESTION = 'How does pgvector find the nearest neighbours of an embedding vector?';
+const INDEX_QUESTION = 'Which index makes pgvector search fast?';
 const UNRELATED_QUESTION = 'Who painted the ceiling of the Sistine Chapel?';
 // Measured with the glove-static-384d fixture against DOCUMENTS: the related question's best
-// cosine is 0.77, the unrelated one's 0.19. MiniLM needs its own value (RAG_MIN_SCORE docs).
+// cosine is 0.77, the index question's 0.86, the unrelated one's 0.19. MiniLM needs its own value (RAG_MIN_SCORE docs).
 const MIN_SCORE = '0.6';
 
 let scratch: string;
@@ -55,7 +56,7 @@ beforeAll(async () => {
     LLM_MODEL: 'stories260K',
     RAG_MIN_SCORE: MIN_SCORE,
     // Long answers, so that Stop lands while tokens are still coming.
-    LLM_MAX_TOKENS: '1500',
+    LLM_MAX_TOKENS: '400',
   });
   service = await startService(config, {
     upgradeWebSocket: nodeUpgradeWebSocket,
@@ -142,8 +143,8 @@ describe.skipIf(!chromiumAvailable)('chat page in chromium against the running s
   });
 
   it('stops an answer mid-stream: the service confirms with done "cancelled" and the slot is freed', async () => {
-    await ask(`${RELATED_QUESTION} Tell me everything.`);
-    await expect.poll(async () => ((await lastTurn().locator('.answer-text').textContent()) ?? '').length).toBeGreaterThan(0);
+    await ask(INDEX_QUESTION);
+    await expect.poll(async () => ((await lastTurn().locator('.answer-text').textContent()) ?? '').length, { timeout: 30_000 }).toBeGreaterThan(0);
     const receivedBefore = received.length;
     await page.getByRole('button', { name: 'Stop' }).click();
     await expect.poll(turnState).toBe('stopped');

@@ -1,0 +1,76 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { createApp } from '../../functions/app.ts';
+import type { Config } from '../../lib/config.ts';
+import { openDatabase, type Database } from '../../lib/db/connect.ts';
+import { createPostgresStore } from '../../lib/db/knowledge-store.ts';
+import { runMigrations } from '../../lib/db/migrate.ts';
+import { loadEmbedder } from '../../lib/embeddings/load-embedder.ts';
+import type { Embedder, KnowledgeStore } from '../../lib/knowledge/types.ts';
+import { describeUrl, serverDatabaseUrl } from './bench-environment.ts';
+
+/** The composed app (add-document + search) over a real, freshly migrated database. */
+export interface BenchKnowledge {
+  config: Config;
+  database: Database;
+  store: KnowledgeStore;
+  embedder: Embedder;
+  app: OpenAPIHono;
+  /** "embedded PGlite" or "PostgreSQL 15.x at host:port/db", for the results. */
+  databaseDescription: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens an empty, migrated knowledge base — embedded PGlite in a temporary folder (deleted on
+ * close), or the real server with its knowledge tables dropped first — loads the embedder and
+ * composes the app exactly as the bundled runtime does (`createApp`), minus the HTTP listener.
+ */
+export async function openBenchKnowledge(config: Config, target: 'embedded' | 'server'): Promise<BenchKnowledge> {
+  let database: Database;
+  let description: string;
+  let cleanup = async () => {};
+  if (target === 'server') {
+    const url = serverDatabaseUrl();
+    const admin = postgres(url, { max: 1, onnotice: () => {} });
+    await admin.unsafe('DROP TABLE IF EXISTS knowledge_chunks, knowledge_documents, schema_migrations CASCADE');
+    await admin.end();
+    database = await openDatabase({ url, dataDir: '', poolSize: config.database.poolSize, migrateOnStart: true });
+    description = `PostgreSQL server at ${describeUrl(url)}`;
+  } else {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'local-rag-bench-'));
+    database = await openDatabase({ dataDir, poolSize: 1, migrateOnStart: true });
+    description = 'embedded PGlite (temporary data folder)';
+    cleanup = () => rm(dataDir, { recursive: true, force: true });
+  }
+  await runMigrations(database.sql);
+  const [server] = await database.sql<{ version: string }[]>`SELECT current_setting('server_version') AS version`;
+  const [vector] = await database.sql<{ extversion: string }[]>`SELECT extversion FROM pg_extension WHERE extname = 'vector'`;
+  const embedder = await loadEmbedder(config.embedding);
+  const store = createPostgresStore(database.sql);
+  const app = createApp(
+    { config, knowledge: () => ({ store, embedder, chunking: config.chunking }), readiness: async () => ({ ready: true, checks: {} }) },
+    { only: ['add-document', 'search'] },
+  );
+  return {
+    config,
+    database,
+    store,
+    embedder,
+    app,
+    databaseDescription: `${description}, PostgreSQL ${server?.version ?? '?'}, pgvector ${vector?.extversion ?? '?'}`,
+    async close() {
+      await embedder.close();
+      await database.close();
+      await cleanup();
+    },
+  };
+}
+
+/** JSON request for `app.request`. */
+export function jsonRequest(method: string, body: unknown): RequestInit {
+  return { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# `npm test`: every lane, in order, each against real parts. Installs and starts what the
+# lanes need (PostgreSQL 15 + pgvector, nginx, chromium, a llama-server built from source)
+# through the project's own idempotent scripts, and stops what it started.
+#
+#   npm test                 # everything
+#   TEST_LANES="unit integration" npm test    # a subset (names below)
+#
+# Lanes: static unit integration server deno chat browser eval topology
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+lanes="${TEST_LANES:-static unit integration server deno chat browser eval topology}"
+fixture=../shared/fixtures/models/glove-static-384d
+if [ -z "${EMBEDDING_MODEL:-}" ] && [ -d "$fixture" ]; then export EMBEDDING_MODEL="$fixture"; fi
+# The hybrid-search evidence@3 measured on the reference set with the fixture model, minus a margin.
+EVAL_MIN_EVIDENCE_AT_3="${EVAL_MIN_EVIDENCE_AT_3:-0.33}"
+
+results_dir=$(mktemp -d)
+started_pg=""
+cleanup() {
+  [ -n "$started_pg" ] && bash scripts/pg-server.sh stop >/dev/null 2>&1
+  rm -rf "$results_dir"
+}
+trap cleanup EXIT
+
+failed_steps=()
+passed_steps=0
+run_step() {
+  local name=$1; shift
+  local started=$SECONDS
+  echo
+  echo "=== $name"
+  if "$@"; then
+    passed_steps=$((passed_steps + 1))
+    echo "=== $name: ok ($((SECONDS - started)) s)"
+  else
+    failed_steps+=("$name")
+    echo "=== $name: FAILED ($((SECONDS - started)) s)"
+  fi
+}
+
+vitest_counts=()
+run_vitest() {
+  local report="$results_dir/vitest-$RANDOM.json"
+  vitest_counts+=("$report")
+  npx vitest run "$@" --reporter=default --reporter=json --outputFile.json="$report"
+}
+
+has_lane() { [[ " $lanes " == *" $1 "* ]]; }
+
+if has_lane static; then
+  run_step "typecheck" npm run --silent typecheck
+  run_step "openapi.json is generated from the schemas" npx tsx scripts/openapi.ts --check
+  run_step "openapi.json passes redocly lint" npx redocly lint openapi.json --format=stylish
+  run_step "nginx for the gateway checks" bash infra/scripts/nginx.sh install
+  run_step "compose files (schema + seed requirements)" npm run --silent check:compose
+fi
+has_lane unit && run_step "unit tests" run_vitest --project unit
+has_lane integration && run_step "integration tests on embedded PGlite" run_vitest --project integration
+if has_lane server; then
+  pg_server_lane() {
+    bash scripts/pg-server.sh install >&2 || return 1
+    local url
+    url=$(bash scripts/pg-server.sh start) || return 1
+    started_pg=1
+    bash scripts/pg-server.sh reset-db >&2 || return 1
+    TEST_DATABASE_URL="$url" run_vitest --project integration
+  }
+  run_step "integration tests on PostgreSQL 15 + pgvector" pg_server_lane
+fi
+has_lane deno && run_step "Deno smoke test" bash scripts/deno-smoke.sh
+if has_lane chat; then
+  run_step "llama-server built from node-llama-cpp's llama.cpp source" bash scripts/llama-server.sh build
+  run_step "chat tests against a real llama-server" run_vitest --project chat
+fi
+if has_lane browser; then
+  run_step "chromium" bash scripts/browser.sh
+  run_step "browser tests (chromium)" run_vitest --project browser
+fi
+has_lane eval && run_step "retrieval evaluation gate (hybrid evidence@3 >= $EVAL_MIN_EVIDENCE_AT_3)" \
+  npx tsx scripts/eval.ts bench/eval/sets/reference/reference.json --min-evidence-at-3 "$EVAL_MIN_EVIDENCE_AT_3"
+has_lane topology && run_step "compose topology with real processes" bash scripts/topology-test.sh
+
+# Totals over every vitest run, plus the shell-level steps.
+totals=$(node -e '
+  const fs = require("fs"); let passed = 0, failed = 0, skipped = 0;
+  for (const file of process.argv.slice(1)) {
+    if (!fs.existsSync(file)) continue;
+    const report = JSON.parse(fs.readFileSync(file, "utf8"));
+    passed += report.numPassedTests; failed += report.numFailedTests; skipped += report.numPendingTests + (report.numTodoTests || 0);
+  }
+  console.log(`${passed} ${failed} ${skipped}`);
+' "${vitest_counts[@]}")
+read -r tests_passed tests_failed tests_skipped <<<"$totals"
+echo
+echo "steps: $passed_steps ok, ${#failed_steps[@]} failed${failed_steps:+ (${failed_steps[*]})}"
+echo "tests: $((tests_passed)) passed, $((tests_failed + ${#failed_steps[@]})) failed, $tests_skipped skipped"
+[ ${#failed_steps[@]} -eq 0 ]
