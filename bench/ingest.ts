@@ -103,7 +103,7 @@ try {
     '',
     '### Where the service\'s time goes',
     '',
-    `Each stage timed on its own over the same ${documents.length} documents (one pass, after the rounds; median service round ${fixed(serviceMedian, 0)} ms).`,
+    `Each stage timed on its own over the same ${documents.length} documents, calling the same lib functions as the handler, alternating per document with an end-to-end request (one pass after the rounds; median service round ${fixed(serviceMedian, 0)} ms). Shares are of the end-to-end pass.`,
     '',
     markdownTable(['stage', 'ms', 'share'], stageRows),
     '',

@@ -6,6 +6,7 @@ import { createApiDocsRoutes } from '../lib/http/api-docs.ts';
 import { createChatPageRoutes } from '../lib/http/chat-page.ts';
 import { renderError } from '../lib/http/error-response.ts';
 import { searchSimilarChunks, type KnowledgeDependencies } from '../lib/knowledge/knowledge-base.ts';
+import type { SufficiencyThresholds } from '../lib/knowledge/sufficiency.ts';
 import type { ChatModel } from '../lib/llm/types.ts';
 import type { Log } from '../lib/log.ts';
 import { createAddDocumentApp } from './add-document/app.ts';
@@ -26,7 +27,7 @@ export interface AppDependencies {
   knowledge(): KnowledgeDependencies;
   readiness(): Promise<ReadinessReport>;
   /** Needed when serving ws-chat. */
-  chat?: { chatModel: ChatModel; minScore: number; upgradeWebSocket: UpgradeWebSocket };
+  chat?: { chatModel: ChatModel; thresholds: SufficiencyThresholds; upgradeWebSocket: UpgradeWebSocket };
   log?: Log;
 }
 
@@ -80,7 +81,7 @@ export function createApp(dependencies: AppDependencies, options: { only?: Funct
         config: dependencies.config,
         retrieve: (query, searchOptions) => searchSimilarChunks(dependencies.knowledge(), query, searchOptions),
         chatModel: dependencies.chat.chatModel,
-        minScore: dependencies.chat.minScore,
+        thresholds: dependencies.chat.thresholds,
         upgradeWebSocket: dependencies.chat.upgradeWebSocket,
         log,
       }),

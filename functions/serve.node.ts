@@ -4,6 +4,6 @@ import { listenNode, nodeUpgradeWebSocket } from './runtime/node.ts';
 
 await main(
   process.env,
-  (maxFrameBytes, port, host) => ({ upgradeWebSocket: nodeUpgradeWebSocket, listen: (app) => listenNode(app, { port, host, maxFrameBytes }) }),
+  (maxFrameBytes, port, host) => ({ upgradeWebSocket: nodeUpgradeWebSocket, listen: (app) => listenNode(app, { port, host, maxFrameBytes: maxFrameBytes * 4 }) }),
   (code) => process.exit(code),
 );

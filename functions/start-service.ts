@@ -13,7 +13,7 @@ import { createChatModel } from '../lib/llm/chat-model.ts';
 import { createLog, type Log } from '../lib/log.ts';
 import { createServiceState } from '../lib/service-state.ts';
 import { createApp, type ReadinessReport } from './app.ts';
-import { defaultMinScore } from '../lib/knowledge/sufficiency.ts';
+import { thresholdsForModel } from '../lib/knowledge/sufficiency.ts';
 
 export interface RuntimeAdapter {
   upgradeWebSocket: UpgradeWebSocket;
@@ -67,7 +67,7 @@ export async function startService(config: Config, runtime: RuntimeAdapter, log:
     config,
     knowledge: () => state.get(),
     readiness,
-    chat: chatModel ? { chatModel, minScore: config.retrieval.minScore ?? defaultMinScore(config.embedding.model), upgradeWebSocket: runtime.upgradeWebSocket } : undefined,
+    chat: chatModel ? { chatModel, thresholds: thresholdsForModel(config.embedding.model, { minBestScore: config.retrieval.minScore }), upgradeWebSocket: runtime.upgradeWebSocket } : undefined,
     log,
   });
   const server = await runtime.listen(app);

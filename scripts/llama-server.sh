@@ -169,6 +169,7 @@ start() {
     --parallel "${LLAMA_PARALLEL:-2}" \
     --api-key "${LLM_API_KEY:-test-key}" \
     --chat-template chatml \
+    --alias "$(basename "$model" .gguf)" \
     --threads "$threads" --threads-batch "$threads" \
     --no-webui --metrics --slots \
     >"$log_file" 2>&1 </dev/null &
@@ -200,11 +201,16 @@ stop() {
     return 0
   fi
   kill "$pid"
-  for _ in $(seq 50); do
+  # llama-server's SIGTERM handler hangs while a response is still streaming, so wait
+  # briefly and then kill: a test server holds nothing worth a graceful shutdown.
+  for _ in $(seq 20); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid"
+    log "llama-server $pid ignored SIGTERM; killed it"
+  fi
   rm -f "$pid_file"
   log "stopped llama-server $pid on port $port"
 }

@@ -3,6 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { buildOpenApiDocument, createApp } from '../functions/app.ts';
 import { loadConfig } from '../lib/config.ts';
+import { PERMISSIVE_THRESHOLDS } from '../lib/knowledge/sufficiency.ts';
 import { createServiceState } from '../lib/service-state.ts';
 import type { ChatModel } from '../lib/llm/types.ts';
 import type { UpgradeWebSocket } from 'hono/ws';
@@ -15,7 +16,7 @@ const app = createApp({
   config,
   knowledge: () => createServiceState<never>().get(),
   readiness: async () => ({ ready: false, checks: {} }),
-  chat: { chatModel: { stream: unused, health: unused, countTokens: unused } as unknown as ChatModel, minScore: 0, upgradeWebSocket: (() => unused) as unknown as UpgradeWebSocket },
+  chat: { chatModel: { stream: unused, health: unused, countTokens: unused } as unknown as ChatModel, thresholds: PERMISSIVE_THRESHOLDS, upgradeWebSocket: (() => unused) as unknown as UpgradeWebSocket },
 });
 const text = `${JSON.stringify(buildOpenApiDocument(app), null, 2)}\n`;
 const target = new URL('../openapi.json', import.meta.url);

@@ -24,39 +24,39 @@ export async function measureStages(knowledge: BenchKnowledge, extractor: Featur
   const { embedder, store } = knowledge;
   const budget = Math.min(config.chunking.maxTokens, embedder.maxTokens) - 2;
   const batchSize = config.embedding.batchSize;
-  const sums = { lookup: 0, chunking: 0, embedder: 0, tokenizer: 0, pipeline: 0, tolist: 0, windowCheck: 0, sql: 0, http: 0 };
+  const emptySums = () => ({ lookup: 0, chunking: 0, embedder: 0, tokenizer: 0, pipeline: 0, tolist: 0, windowCheck: 0, sql: 0, http: 0 });
+  const sums = emptySums();
 
-  for (const document of documents) {
-    const source = `stages/${document.source}`;
+  const stepByStep = async (document: CorpusDocument, source: string, into: typeof sums) => {
     let start = performance.now();
     const fingerprint = documentFingerprint(document.content, {});
     await store.findDocument(source);
-    sums.lookup += elapsedMs(start);
+    into.lookup += elapsedMs(start);
 
     start = performance.now();
     const chunks = chunkText(document.content, { tokenCounter: embedder, maxTokens: budget, overlapSentences: config.chunking.overlapSentences });
-    sums.chunking += elapsedMs(start);
+    into.chunking += elapsedMs(start);
     const texts = chunks.map((chunk) => chunk.content);
 
     start = performance.now();
     const embeddings = await embedder.embed(texts);
-    sums.embedder += elapsedMs(start);
+    into.embedder += elapsedMs(start);
 
     // The embedder's parts, replayed on the same texts and batches.
     for (let offset = 0; offset < texts.length; offset += batchSize) {
       const batch = texts.slice(offset, offset + batchSize);
       start = performance.now();
       for (const text of batch) embedder.countTokens(text);
-      sums.windowCheck += elapsedMs(start);
+      into.windowCheck += elapsedMs(start);
       start = performance.now();
       extractor.tokenizer(batch, { padding: true, truncation: true });
-      sums.tokenizer += elapsedMs(start);
+      into.tokenizer += elapsedMs(start);
       start = performance.now();
       const output = await extractor(batch, { pooling: 'mean', normalize: true });
-      sums.pipeline += elapsedMs(start);
+      into.pipeline += elapsedMs(start);
       start = performance.now();
       output.tolist();
-      sums.tolist += elapsedMs(start);
+      into.tolist += elapsedMs(start);
       output.dispose();
     }
 
@@ -67,19 +67,37 @@ export async function measureStages(knowledge: BenchKnowledge, extractor: Featur
       metadata: {},
       chunks: chunks.map((chunk, index) => ({ content: chunk.content, tokenCount: chunk.tokenCount, embedding: embeddings[index]! })),
     });
-    sums.sql += elapsedMs(start);
+    into.sql += elapsedMs(start);
     await store.deleteDocument(source);
-  }
-
-  for (const document of documents) {
-    const source = `stages-http/${document.source}`;
+  };
+  const endToEnd = async (document: CorpusDocument, source: string) => {
     const start = performance.now();
     const response = await knowledge.app.request('/api/v1/knowledge/add-document', jsonRequest('POST', { source, content: document.content }));
     await response.arrayBuffer();
     sums.http += elapsedMs(start);
     if (response.status !== 201) throw new Error(`add-document ${source}: ${response.status}`);
     await store.deleteDocument(source);
+  };
+
+  // Step by step and end to end alternate per document, like the rounds, so load from other
+  // processes falls on both.
+  for (const [index, document] of documents.entries()) {
+    if (index % 2 === 0) {
+      await stepByStep(document, `stages/${document.source}`, sums);
+      await endToEnd(document, `stages-http/${document.source}`);
+    } else {
+      await endToEnd(document, `stages-http/${document.source}`);
+      await stepByStep(document, `stages/${document.source}`, sums);
+    }
   }
+
+  // What the SQL costs without maintaining the HNSW graph (this is a throwaway database):
+  // the same transactions with the index dropped, then the index restored.
+  const [index] = await knowledge.database.sql<{ definition: string }[]>`SELECT indexdef AS definition FROM pg_indexes WHERE indexname = 'knowledge_chunks_embedding_hnsw'`;
+  await knowledge.database.sql`DROP INDEX knowledge_chunks_embedding_hnsw`;
+  const withoutIndex = emptySums();
+  for (const document of documents) await stepByStep(document, `stages-no-index/${document.source}`, withoutIndex);
+  await knowledge.database.sql.unsafe(index!.definition);
 
   // The pipeline call includes its own tokenizer run; the rest of it is ONNX + pooling.
   const modelAndPooling = Math.max(0, sums.pipeline - sums.tokenizer);
@@ -95,6 +113,7 @@ export async function measureStages(knowledge: BenchKnowledge, extractor: Featur
       'embedding: window check (countTokens per chunk)': sums.windowCheck,
       'embedding: other (queue, batching)': embedderOther,
       'SQL transaction (upsert, DELETE, INSERT + HNSW)': sums.sql,
+      '(for comparison: the same SQL without the HNSW index)': withoutIndex.sql,
       'HTTP, zod validation, JSON (remainder)': Math.max(0, sums.http - accounted),
       'end-to-end (POST add-document)': sums.http,
     },

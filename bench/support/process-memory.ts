@@ -1,4 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from './bench-environment.ts';
 
 /** Resident memory of one process, in KiB, from `/proc/<pid>/status`. */
 export interface ProcessMemory {
@@ -34,12 +37,20 @@ export function processTree(pid: number): number[] {
   return tree;
 }
 
+/** An argument without this machine's paths: project files relative to the root, others by name. */
+function portableArgument(argument: string): string {
+  const file = argument.startsWith('file://') ? fileURLToPath(argument) : argument;
+  if (!path.isAbsolute(file)) return argument;
+  const relative = path.relative(PROJECT_ROOT, file);
+  return relative.startsWith('..') ? path.basename(file) : relative;
+}
+
 /** VmRSS and VmHWM of `pid`, or undefined when it is gone. */
 export function readProcessMemory(pid: number): ProcessMemory | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-    const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(0, 3).join(' ');
+    const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).map(portableArgument).join(' ');
     return { pid, command, rssKiB: field('VmRSS'), peakKiB: field('VmHWM') };
   } catch {
     return undefined;

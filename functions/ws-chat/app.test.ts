@@ -104,7 +104,7 @@ describe('GET /ws/llm', () => {
     const { url } = await serve({}, { documents: [] });
     const socket = await connect(url);
     const frames = await socket.ask({ type: 'chat', message: relatedQuestion });
-    expect(frames[0]).toEqual(expect.objectContaining({ type: 'insufficient', best_score: null, reason: 'no_chunks' }));
+    expect(frames[0]).toEqual(expect.objectContaining({ type: 'insufficient', best_score: null, reason: 'no_results' }));
     expect(fake.completionRequests).toHaveLength(0);
   });
 

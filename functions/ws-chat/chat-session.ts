@@ -1,5 +1,6 @@
 import type { Config } from '../../lib/config.ts';
 import { AppError } from '../../lib/errors.ts';
+import { decideSufficiency, type SufficiencyThresholds } from '../../lib/knowledge/sufficiency.ts';
 import type { SearchHit, SearchOptions } from '../../lib/knowledge/types.ts';
 import { LlmError } from '../../lib/llm/errors.ts';
 import { buildChatPrompt, INSUFFICIENT_MESSAGE } from '../../lib/llm/prompt.ts';
@@ -15,8 +16,11 @@ export interface ChatSessionDependencies {
   /** `searchSimilarChunks` bound to the store and embedder: the only retrieval path. */
   retrieve(query: string, options: SearchOptions): Promise<SearchHit[]>;
   chatModel: ChatModel;
-  /** Best-chunk similarity below which the context counts as not covering the question. */
-  minScore: number;
+  /**
+   * When the retrieved chunks count as covering the question (decided before any model
+   * call); `minBestScore` also keeps weaker chunks out of the prompt.
+   */
+  thresholds: SufficiencyThresholds;
   log?: Log;
 }
 
@@ -56,14 +60,14 @@ export function createChatSession(dependencies: ChatSessionDependencies, send: (
     const startedAt = performance.now();
     const cancelled = () => send({ type: 'done', finish_reason: 'cancelled' });
     try {
-      const hits = await retrieveForQuestion(frame);
-      const bestScore = hits.reduce<number | null>((best, hit) => (best === null || hit.score > best ? hit.score : best), null);
-      const relevant = hits.filter((hit) => hit.score >= dependencies.minScore).sort((a, b) => b.score - a.score);
+      const { hits, decision } = await retrieveForQuestion(frame);
+      const relevant = hits.filter((hit) => hit.score >= dependencies.thresholds.minBestScore).sort((a, b) => b.score - a.score);
       if (signal.aborted) return cancelled();
-      if (relevant.length === 0) {
-        send({ type: 'insufficient', message: INSUFFICIENT_MESSAGE, best_score: bestScore, reason: hits.length === 0 ? 'no_chunks' : 'below_threshold' });
+      if (!decision.sufficient || relevant.length === 0) {
+        const reason = decision.reason ?? 'below_threshold';
+        send({ type: 'insufficient', message: INSUFFICIENT_MESSAGE, best_score: decision.signals.best_score, reason, signals: decision.signals });
         send({ type: 'done', finish_reason: 'insufficient' });
-        log?.('info', 'chat insufficient', { bestScore, minScore: dependencies.minScore, ms: elapsed(startedAt) });
+        log?.('info', 'chat insufficient', { reason, signals: decision.signals, ms: elapsed(startedAt) });
         return;
       }
       // No /health call per chat: the first request to llama-server (counting the prompt)
@@ -136,14 +140,17 @@ export function createChatSession(dependencies: ChatSessionDependencies, send: (
    * The current message alone first; when that finds nothing good enough and there is an
    * earlier user turn, the two together (a follow-up like "and in 2023?" needs its antecedent).
    */
-  async function retrieveForQuestion(frame: ChatFrame): Promise<SearchHit[]> {
+  async function retrieveForQuestion(frame: ChatFrame) {
     const options: SearchOptions = { topK: frame.top_k ?? config.retrieval.topK };
-    const hits = await retrieve(frame.message, options);
-    const best = (list: SearchHit[]) => Math.max(-Infinity, ...list.map((hit) => hit.score));
+    const judge = async (query: string) => {
+      const hits = await retrieve(query, options);
+      return { hits, decision: decideSufficiency(hits, dependencies.thresholds, query) };
+    };
+    const alone = await judge(frame.message);
     const previousQuestion = frame.history?.findLast((message) => message.role === 'user')?.content.trim();
-    if (best(hits) >= dependencies.minScore || !previousQuestion) return hits;
-    const combined = await retrieve(`${previousQuestion}\n${frame.message}`, options);
-    return best(combined) > best(hits) ? combined : hits;
+    if (alone.decision.sufficient || !previousQuestion) return alone;
+    const combined = await judge(`${previousQuestion}\n${frame.message}`);
+    return combined.decision.sufficient ? combined : alone;
   }
 
   async function retrieve(query: string, options: SearchOptions): Promise<SearchHit[]> {

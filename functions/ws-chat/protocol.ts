@@ -45,7 +45,18 @@ export const insufficientFrameSchema = z.object({
   message: z.literal('资料不足'),
   /** Similarity of the best chunk, `null` when nothing was found. */
   best_score: z.number().nullable(),
-  reason: z.enum(['no_chunks', 'below_threshold']),
+  /** Which check refused: see lib/knowledge/sufficiency.ts. */
+  reason: z.enum(['no_results', 'below_threshold', 'no_text_match', 'low_term_coverage', 'ambiguous']),
+  /** The measurements the decision was made from. */
+  signals: z
+    .object({
+      hit_count: z.number().int(),
+      best_score: z.number().nullable(),
+      text_matched: z.boolean().nullable(),
+      fused_margin: z.number().nullable(),
+      term_coverage: z.number().nullable(),
+    })
+    .optional(),
 });
 export const statusFrameSchema = z.object({ type: z.literal('status'), message: z.literal('model loading') });
 export const errorFrameSchema = z.object({ type: z.literal('error'), code: z.string(), message: z.string() });
@@ -79,7 +90,7 @@ a plain GET gets 426, a browser \`Origin\` outside \`ALLOWED_ORIGINS\` gets 403.
 1. \`{"type":"status","message":"model loading"}\` (only while the model is still loading; the answer follows when it is ready);
 2. either \`{"type":"sources","sources":[{"n","source","chunk_index","score","content"}]}\` followed by
    \`{"type":"token","content":"…"}\` frames as the model writes, citing sources as \`[n]\`,
-   or \`{"type":"insufficient","message":"资料不足","best_score":number|null,"reason":"no_chunks"|"below_threshold"}\`
+   or \`{"type":"insufficient","message":"资料不足","best_score":number|null,"reason":"no_results"|"below_threshold"|"no_text_match"|"low_term_coverage"|"ambiguous","signals":{…}}\`
    when the documents do not cover the question (the model is not called);
 3. \`{"type":"error","code","message"}\` if the answer fails (codes: \`llm_unauthorized\`, \`llm_unavailable\`, \`llm_loading\`,
    \`llm_timeout\`, \`llm_error\`, \`llm_context_exceeded\`, \`llm_stream_interrupted\`, \`message_too_long\`, \`retrieval_failed\`,

@@ -8,6 +8,8 @@ const errorContent = { 'application/json': { schema: ErrorResponseSchema } };
 export const wsChatRoute = createRoute({
   method: 'get',
   path: '/ws/llm',
+  operationId: 'chatWebSocket',
+  security: [],
   tags: ['chat'],
   summary: 'Streamed RAG chat over a WebSocket',
   description: WS_CHAT_PROTOCOL,

@@ -1,3 +1,4 @@
+import { PERMISSIVE_THRESHOLDS } from '../../lib/knowledge/sufficiency.ts';
 import { createHashEmbedder } from '../../lib/embeddings/hash-embedder.ts';
 import { type Environment, loadConfig } from '../../lib/config.ts';
 import { createMemoryStore } from '../../lib/knowledge/memory-store.ts';
@@ -60,7 +61,7 @@ export async function serveWsChatForTest(options: {
     config,
     retrieve,
     chatModel,
-    minScore: options.minScore ?? 0.3,
+    thresholds: { ...PERMISSIVE_THRESHOLDS, minBestScore: options.minScore ?? 0.3 },
     upgradeWebSocket: nodeUpgradeWebSocket,
     log: (level, message, fields) => logs.push({ level, message, fields }),
   });

@@ -12,6 +12,9 @@ export interface EmbeddedPostgres {
 }
 
 const LOCK_FILE = 'local-rag.lock';
+// Directories this process has open: the lock file alone cannot tell "us, twice" from a
+// stale lock left by an earlier process that had our PID (PID 1 in every container).
+const openInThisProcess = new Set<string>();
 
 /**
  * Starts PGlite (PostgreSQL 18 in WebAssembly, pgvector 0.8) persisted in `dataDir` and
@@ -57,13 +60,18 @@ export class DataDirectoryLockedError extends Error {
 }
 
 async function lockDataDirectory(directory: string): Promise<() => Promise<void>> {
+  if (openInThisProcess.has(directory)) throw new DataDirectoryLockedError(directory, process.pid);
   const lockPath = path.join(directory, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await open(lockPath, 'wx');
       await handle.writeFile(String(process.pid));
       await handle.close();
-      return () => rm(lockPath, { force: true });
+      openInThisProcess.add(directory);
+      return async () => {
+        openInThisProcess.delete(directory);
+        await rm(lockPath, { force: true });
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());

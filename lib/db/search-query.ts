@@ -1,6 +1,6 @@
 import type { PendingQuery, Row, Sql, TransactionSql } from 'postgres';
 import type { HybridSettings, SearchHit, SearchMode, SearchOptions } from '../knowledge/types.ts';
-import { toTsqueryText } from '../text-search/terms.ts';
+import { toTsqueryTerms } from '../text-search/terms.ts';
 import { toVectorLiteral } from './vector.ts';
 
 /** The reciprocal-rank-fusion constant: a rank r contributes weight / (60 + r). */
@@ -8,6 +8,9 @@ export const RRF_K = 60;
 
 /** Fusion settings when neither the caller nor the configuration gives any. */
 export const DEFAULT_HYBRID_SETTINGS: HybridSettings = { vectorWeight: 1, textWeight: 1, candidates: 40 };
+
+/** Chunks a term may occur in and still select candidates for full-text ranking (see textTerms). */
+export const COMMON_TERM_CHUNKS = 1000;
 
 // pgvector's default hnsw.ef_search: a LIMIT above it needs a larger one (set per transaction).
 const DEFAULT_EF_SEARCH = 40;
@@ -85,28 +88,27 @@ function buildStatement(
       ) nearest
     )`;
 
-  const tsqueryText = toTsqueryText(query.text);
-  // Both configurations, as in the indexed vector: english stems, simple matches exactly.
-  // Constant arguments, so the planner folds the tsquery and uses the GIN index.
-  const tsquery = client`(to_tsquery('english', ${tsqueryText}) || to_tsquery('simple', ${tsqueryText}))`;
-  const textHits = tsqueryText
+  const terms = toTsqueryTerms(query.text);
+  const textHits = terms.length
     ? client`
+    ${textTerms(client, terms)},
     text_hits AS (
       SELECT id, text_score, (row_number() OVER (ORDER BY text_score DESC, id))::int AS text_rank FROM (
-        SELECT c.id, ${client.unsafe(process.env.TUNE_RANK ?? 'ts_rank(c.search_vector, ')}${tsquery}${client.unsafe(process.env.TUNE_RANK_TAIL ?? ')')} AS text_score
+        SELECT c.id, (SELECT sum(t.weight) FROM text_terms t WHERE c.search_vector @@ t.query)
+          + ts_rank(c.search_vector, (SELECT any_term FROM text_query)) AS text_score
         FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id
-        WHERE c.search_vector @@ ${tsquery} ${filters}
+        WHERE c.search_vector @@ (SELECT candidates FROM text_query) ${filters}
         ORDER BY text_score DESC, c.id
         LIMIT ${candidates}
       ) matched
     )`
     : // A query of stopwords only matches nothing; no need to ask the index.
-      client`text_hits AS (SELECT NULL::bigint AS id, NULL::real AS text_score, NULL::int AS text_rank WHERE FALSE)`;
+      client`text_hits AS (SELECT NULL::bigint AS id, NULL::float8 AS text_score, NULL::int AS text_rank WHERE FALSE)`;
 
   let ranked: Fragment;
   if (mode === 'vector') {
     ranked = client`${vectorHits}, ranked AS (
-      SELECT id, vector_rank, NULL::int AS text_rank, NULL::real AS text_score, NULL::float8 AS fused_score
+      SELECT id, vector_rank, NULL::int AS text_rank, NULL::float8 AS text_score, NULL::float8 AS fused_score
       FROM vector_hits ORDER BY vector_rank LIMIT ${options.topK})`;
   } else if (mode === 'text') {
     ranked = client`${textHits}, ranked AS (
@@ -131,6 +133,41 @@ function buildStatement(
     ) hits
     WHERE ${options.minScore ?? -2} <= score
     ORDER BY ${orderFor(client, mode)}`;
+}
+
+/**
+ * The text query's terms with their weights, and the queries built from them.
+ * A term's weight is an inverse document frequency, `ln(1 + C / df)`, with its document
+ * frequency counted over at most C + 1 chunks (C = {@link COMMON_TERM_CHUNKS}): counting stops
+ * there, so the cost of asking is bounded however common the term is. Terms found in more
+ * than C chunks are "common" (like "default", "option"): they still add their small weight to
+ * a chunk's score, but only rare terms, or all terms together (AND), select the chunks to
+ * score. That keeps the scored set, and the time, small on a large knowledge base; a query
+ * of common words only still finds the chunks that contain all of them.
+ */
+function textTerms(client: Client, terms: string[]): Fragment {
+  return client`
+    text_terms AS MATERIALIZED (
+      SELECT term.source, term_query.query, stats.chunks,
+        ln(1 + ${COMMON_TERM_CHUNKS}::float8 / greatest(stats.chunks, 1)) AS weight
+      FROM unnest(${terms}::text[]) AS term(source)
+      CROSS JOIN LATERAL (SELECT to_tsquery('english', term.source) || to_tsquery('simple', term.source) AS query) term_query
+      CROSS JOIN LATERAL (
+        SELECT count(*)::int AS chunks FROM (
+          SELECT 1 FROM knowledge_chunks c WHERE c.search_vector @@ term_query.query LIMIT ${COMMON_TERM_CHUNKS + 1}
+        ) sample
+      ) stats
+    ),
+    text_query AS (
+      SELECT
+        to_tsquery('english', rare) || to_tsquery('simple', rare) || to_tsquery('english', every_term) || to_tsquery('simple', every_term) AS candidates,
+        to_tsquery('english', any_term) || to_tsquery('simple', any_term) AS any_term
+      FROM (
+        SELECT coalesce(string_agg(source, ' | ') FILTER (WHERE chunks <= ${COMMON_TERM_CHUNKS}), '') AS rare,
+          string_agg(source, ' & ') AS every_term, string_agg(source, ' | ') AS any_term
+        FROM text_terms
+      ) sources
+    )`;
 }
 
 function orderFor(client: Client, mode: SearchMode): Fragment {

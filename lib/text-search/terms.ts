@@ -57,14 +57,12 @@ const MAX_QUERY_TERMS = 32;
 const MAX_TERM_LENGTH = 64;
 
 /**
- * A `to_tsquery` source that matches a chunk containing ANY of the query's content terms
- * (`'a' | 'b'`); ranking then prefers chunks that contain more of them. Every term is quoted,
- * so tsquery operators in user text (`&`, `!`, `:*`, parentheses) are only text. Empty when
- * the query has no content terms (the text search then matches nothing).
+ * The query's content terms as `to_tsquery` sources, one per term (`'term'`), at most 32.
+ * Every term is quoted, so tsquery operators in user text (`&`, `!`, `:*`, parentheses) are
+ * only text; empty when the query has no content terms (text search then matches nothing).
  */
-export function toTsqueryText(query: string): string {
+export function toTsqueryTerms(query: string): string[] {
   return contentTerms(query)
     .slice(0, MAX_QUERY_TERMS)
-    .map((term) => `'${term.slice(0, MAX_TERM_LENGTH).replace(/\\/g, '\\\\').replace(/'/g, "''")}'`)
-    .join(' | ');
+    .map((term) => `'${term.slice(0, MAX_TERM_LENGTH).replace(/\\/g, '\\\\').replace(/'/g, "''")}'`);
 }

@@ -76,7 +76,7 @@ describe('startLlamaServer', () => {
       // ignore_eos and a large budget keep the slot generating until we hang up.
       body: JSON.stringify({
         messages: [{ role: 'user', content: 'Once upon a time' }],
-        max_tokens: 1500, ignore_eos: true, stream: true,
+        max_tokens: 1900, ignore_eos: true, stream: true,
       }),
       signal: controller.signal,
     });
@@ -95,12 +95,25 @@ describe('startLlamaServer', () => {
 });
 
 describe('RunningLlamaServer.stop', () => {
-  it('ends the process so the port no longer answers', async () => {
-    const server = await startLlamaServer({ parallel: 1, ctxSize: 512 });
-    expect((await fetch(`${server.origin}/health`)).status).toBe(200);
+  it('ends the process within 3 s even while a response is still streaming', async () => {
+    const server = await startLlamaServer({ parallel: 1, ctxSize: 2048 });
+    const response = await fetch(`${server.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${server.apiKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        messages: [{ role: 'user', content: 'Once upon a time' }],
+        max_tokens: 1900, ignore_eos: true, stream: true,
+      }),
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+
+    const stopStartedAt = Date.now();
     await server.stop();
     await server.stop(); // a second call is harmless
+    expect(Date.now() - stopStartedAt).toBeLessThan(3_000);
     expect(() => process.kill(server.pid, 0)).toThrow();
     await expect(fetch(`${server.origin}/health`)).rejects.toThrow();
+    await reader.cancel().catch(() => {});
   }, firstBuildTimeoutMs);
 });

@@ -3,12 +3,15 @@
 // share one build cache and one rule for finding the model.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 const scriptPath = fileURLToPath(new URL('../../scripts/llama-server.sh', import.meta.url));
 const healthTimeoutMs = 60_000;
-const stopTimeoutMs = 5_000;
+// llama-server's SIGTERM handler hangs while a response is still streaming; after this long
+// it is killed instead (a test server holds nothing worth a graceful shutdown).
+const gracefulStopMs = 1_000;
 const keptLogCharacters = 4_000;
 
 export interface LlamaServerOptions {
@@ -71,10 +74,11 @@ function sleep(milliseconds: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, milliseconds));
 }
 
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+/** Resolves true once the child has exited, or false after timeoutMs (never, when absent). */
+function waitForExit(child: ChildProcess, timeoutMs?: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => resolve(false), timeoutMs);
     child.once('exit', () => {
       clearTimeout(timer);
       resolve(true);
@@ -112,6 +116,8 @@ async function startOnPort(binary: string, model: string, port: number, apiKey: 
     '--parallel', String(options.parallel ?? 2),
     '--api-key', apiKey,
     '--chat-template', 'chatml',
+    // Without an alias the model id in every response is the file's absolute path.
+    '--alias', basename(model, '.gguf'),
     '--threads', threads, '--threads-batch', threads,
     '--no-webui', '--metrics', '--slots',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -140,9 +146,9 @@ async function startOnPort(binary: string, model: string, port: number, apiKey: 
       process.removeListener('exit', killOnExit);
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
-      if (!(await waitForExit(child, stopTimeoutMs))) {
+      if (!(await waitForExit(child, gracefulStopMs))) {
         child.kill('SIGKILL');
-        await waitForExit(child, stopTimeoutMs);
+        await waitForExit(child);
       }
     })();
     return stopping;

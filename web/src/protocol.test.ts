@@ -7,7 +7,7 @@ describe('parseServerFrame', () => {
     expect(parseServerFrame(JSON.stringify(sources))).toEqual(sources);
     expect(parseServerFrame('{"type":"token","content":"Hi"}')).toEqual({ type: 'token', content: 'Hi' });
     expect(parseServerFrame('{"type":"done","finish_reason":"stop"}')).toEqual({ type: 'done', finish_reason: 'stop' });
-    expect(parseServerFrame('{"type":"insufficient","message":"资料不足","best_score":null,"reason":"no_chunks"}')?.type).toBe('insufficient');
+    expect(parseServerFrame('{"type":"insufficient","message":"资料不足","best_score":null,"reason":"no_results"}')?.type).toBe('insufficient');
   });
 
   it('ignores what the page cannot use instead of throwing', () => {
