@@ -1,49 +1,13 @@
 import { request as httpRequest } from 'node:http';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeLlmServer, type FakeLlmServer } from '../../tests/support/fake-llm-server.ts';
-import { connectChatSocket, type ChatSocketClient } from './chat-socket-client.ts';
+import { describe, expect, it } from 'vitest';
 import { serveWsChatForTest } from './test-server.ts';
 
-const documents = [
-  {
-    source: 'pgvector.md',
-    content: [
-      'pgvector stores embeddings in PostgreSQL and searches them by cosine distance with an HNSW index.',
-      'The HNSW index of pgvector trades a little recall for much faster vector search.',
-      'pgvector also supports exact search without an index for small tables.',
-    ].join('\n\n'),
-  },
-];
-const relatedQuestion = 'How does pgvector search embeddings in PostgreSQL?';
+import { connectChatSocket } from './chat-socket-client.ts';
+import { relatedQuestion, useFakeLlmHarness } from './fake-llm-harness.ts';
+
 const unrelatedQuestion = 'Which bird sings loudest at dawn?';
-
-let fake: FakeLlmServer;
-const servers: Array<{ close(): Promise<void> }> = [];
-const sockets: ChatSocketClient[] = [];
-
-beforeAll(async () => {
-  fake = await startFakeLlmServer();
-});
-afterEach(async () => {
-  await Promise.all(sockets.splice(0).map((socket) => socket.close()));
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-  fake.reset();
-});
-afterAll(async () => {
-  await fake.close();
-});
-
-async function serve(environment: Record<string, string> = {}, extra: Parameters<typeof serveWsChatForTest>[0] = {}) {
-  const served = await serveWsChatForTest({ documents, environment: { LLM_BASE_URL: fake.baseURL, LLM_TIMEOUT_MS: '2000', ...environment }, ...extra });
-  servers.push(served);
-  return served;
-}
-
-async function connect(url: string, options?: { origin?: string }) {
-  const socket = await connectChatSocket(url, options);
-  sockets.push(socket);
-  return socket;
-}
+const harness = useFakeLlmHarness();
+const { serve, connect } = harness;
 
 /** An upgrade request whose refusal body can be read (fetch will not send `Upgrade`). */
 function rawUpgrade(url: string, origin: string): Promise<{ status: number; body: string }> {
@@ -66,15 +30,15 @@ describe('GET /ws/llm', () => {
     const { url } = await serve();
     const socket = await connect(url);
     const frames = await socket.ask({ type: 'chat', message: relatedQuestion });
-    expect(types(frames)).toEqual(['sources', ...fake.tokens.map(() => 'token'), 'done']);
+    expect(types(frames)).toEqual(['sources', ...harness.fake().tokens.map(() => 'token'), 'done']);
     const sources = frames[0]!;
     if (sources.type !== 'sources') throw new Error('first frame is not sources');
     expect(sources.sources.map((source) => source.n)).toEqual(sources.sources.map((_, index) => index + 1));
     expect(sources.sources[0]).toMatchObject({ source: 'pgvector.md', chunk_index: expect.any(Number), content: expect.stringContaining('pgvector') });
-    expect(frames.filter((frame) => frame.type === 'token').map((frame) => (frame.type === 'token' ? frame.content : '')).join('')).toBe(fake.tokens.join(''));
-    expect(frames.at(-1)).toMatchObject({ type: 'done', finish_reason: 'stop', usage: { completion_tokens: fake.tokens.length } });
+    expect(frames.filter((frame) => frame.type === 'token').map((frame) => (frame.type === 'token' ? frame.content : '')).join('')).toBe(harness.fake().tokens.join(''));
+    expect(frames.at(-1)).toMatchObject({ type: 'done', finish_reason: 'stop', usage: { completion_tokens: harness.fake().tokens.length } });
 
-    const sent = fake.completionRequests[0]!;
+    const sent = harness.fake().completionRequests[0]!;
     expect(sent.messages[0]!.role).toBe('system');
     expect(sent.messages[0]!.content).toContain('[1] (pgvector.md#');
     expect(sent.messages[0]!.content).toContain('资料不足');
@@ -87,7 +51,7 @@ describe('GET /ws/llm', () => {
     const socket = await connect(url);
     const frames = await socket.ask(relatedQuestion);
     expect(types(frames)[0]).toBe('sources');
-    expect(fake.completionRequests[0]!.messages.at(-1)!.content).toBe(relatedQuestion);
+    expect(harness.fake().completionRequests[0]!.messages.at(-1)!.content).toBe(relatedQuestion);
   });
 
   it('answers 资料不足 without calling the model when no chunk scores above the threshold', async () => {
@@ -97,7 +61,7 @@ describe('GET /ws/llm', () => {
     expect(types(frames)).toEqual(['insufficient', 'done']);
     expect(frames[0]).toMatchObject({ message: '资料不足', reason: 'below_threshold', best_score: expect.any(Number) });
     expect(frames[1]).toMatchObject({ finish_reason: 'insufficient' });
-    expect(fake.completionRequests).toHaveLength(0);
+    expect(harness.fake().completionRequests).toHaveLength(0);
   });
 
   it('answers 资料不足 with best_score null when the knowledge base is empty', async () => {
@@ -105,7 +69,7 @@ describe('GET /ws/llm', () => {
     const socket = await connect(url);
     const frames = await socket.ask({ type: 'chat', message: relatedQuestion });
     expect(frames[0]).toEqual(expect.objectContaining({ type: 'insufficient', best_score: null, reason: 'no_results' }));
-    expect(fake.completionRequests).toHaveLength(0);
+    expect(harness.fake().completionRequests).toHaveLength(0);
   });
 
   it('retrieves a short follow-up together with the previous question', async () => {
@@ -121,12 +85,12 @@ describe('GET /ws/llm', () => {
     const socket = await connect(url);
     const history = ['one', 'two', 'three', 'four'].map((content, index) => ({ role: index % 2 === 0 ? ('user' as const) : ('assistant' as const), content }));
     await socket.ask({ type: 'chat', message: relatedQuestion, history });
-    expect(fake.completionRequests[0]!.messages.map((message) => message.content).slice(1)).toEqual(['three', 'four', relatedQuestion]);
+    expect(harness.fake().completionRequests[0]!.messages.map((message) => message.content).slice(1)).toEqual(['three', 'four', relatedQuestion]);
   });
 
   it('stops the answer on cancel, closes the upstream request and ends with done cancelled', async () => {
-    fake.tokens = Array.from({ length: 200 }, (_, index) => ` t${index}`);
-    fake.tokenDelayMs = 20;
+    harness.fake().tokens = Array.from({ length: 200 }, (_, index) => ` t${index}`);
+    harness.fake().tokenDelayMs = 20;
     const { url } = await serve();
     const socket = await connect(url);
     socket.send({ type: 'chat', message: relatedQuestion });
@@ -135,30 +99,30 @@ describe('GET /ws/llm', () => {
     socket.send({ type: 'cancel' });
     const done = await socket.waitFor((frame) => frame.type === 'done');
     expect(done).toMatchObject({ finish_reason: 'cancelled' });
-    await fake.waitForNoOpenStreams(1_000);
+    await harness.fake().waitForNoOpenStreams(1_000);
     expect(performance.now() - cancelledAt).toBeLessThan(500);
-    expect(fake.abortedStreams).toBe(1);
+    expect(harness.fake().abortedStreams).toBe(1);
     expect(socket.frames.filter((frame) => frame.type === 'token').length).toBeLessThan(50);
     // The socket takes the next question.
-    fake.tokenDelayMs = 0;
+    harness.fake().tokenDelayMs = 0;
     const next = await socket.ask({ type: 'chat', message: relatedQuestion });
     expect(types(next)[0]).toBe('sources');
   });
 
   it('aborts the upstream request when the socket closes mid-answer', async () => {
-    fake.tokens = Array.from({ length: 200 }, (_, index) => ` t${index}`);
-    fake.tokenDelayMs = 20;
+    harness.fake().tokens = Array.from({ length: 200 }, (_, index) => ` t${index}`);
+    harness.fake().tokenDelayMs = 20;
     const { url } = await serve();
     const socket = await connect(url);
     socket.send({ type: 'chat', message: relatedQuestion });
     await socket.waitFor((frame) => frame.type === 'token');
     await socket.close();
-    await fake.waitForNoOpenStreams(1_000);
-    expect(fake.abortedStreams).toBe(1);
+    await harness.fake().waitForNoOpenStreams(1_000);
+    expect(harness.fake().abortedStreams).toBe(1);
   });
 
   it('refuses a second chat while one is in flight, and finishes the first', async () => {
-    fake.tokenDelayMs = 30;
+    harness.fake().tokenDelayMs = 30;
     const { url } = await serve();
     const socket = await connect(url);
     socket.send({ type: 'chat', message: relatedQuestion });
@@ -168,7 +132,7 @@ describe('GET /ws/llm', () => {
     expect(busy).toMatchObject({ code: 'busy' });
     await socket.waitFor((frame) => frame.type === 'done');
     expect(socket.frames.filter((frame) => frame.type === 'done')).toHaveLength(1);
-    expect(fake.completionRequests).toHaveLength(1);
+    expect(harness.fake().completionRequests).toHaveLength(1);
   });
 
   it.each([
@@ -203,20 +167,20 @@ describe('GET /ws/llm', () => {
   });
 
   it('says model loading, waits, then answers once /health turns 200', async () => {
-    fake.mode = 'loading';
+    harness.fake().mode = 'loading';
     const { url } = await serve({ LLM_READY_WAIT_MS: '5000' });
     const socket = await connect(url);
     socket.send({ type: 'chat', message: relatedQuestion });
     await socket.waitFor((frame) => frame.type === 'status');
     expect(socket.frames.at(-1)).toMatchObject({ type: 'status', message: 'model loading' });
-    setTimeout(() => fake.ready(), 300);
+    setTimeout(() => harness.fake().ready(), 300);
     const done = await socket.waitFor((frame) => frame.type === 'done');
     expect(done).toMatchObject({ finish_reason: 'stop' });
-    expect(types(socket.frames)).toEqual(['status', 'sources', ...fake.tokens.map(() => 'token'), 'done']);
+    expect(types(socket.frames)).toEqual(['status', 'sources', ...harness.fake().tokens.map(() => 'token'), 'done']);
   });
 
   it('gives up with llm_loading after LLM_READY_WAIT_MS', async () => {
-    fake.mode = 'loading';
+    harness.fake().mode = 'loading';
     const { url } = await serve({ LLM_READY_WAIT_MS: '400' });
     const socket = await connect(url);
     const started = performance.now();

@@ -1,47 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeLlmServer, unusedPort, type FakeLlmServer } from '../../tests/support/fake-llm-server.ts';
-import { connectChatSocket, type ChatSocketClient } from './chat-socket-client.ts';
+import { describe, expect, it } from 'vitest';
+import { unusedPort } from '../../tests/support/fake-llm-server.ts';
 import { serveWsChatForTest } from './test-server.ts';
 
-const documents = [
-  {
-    source: 'pgvector.md',
-    content: [
-      'pgvector stores embeddings in PostgreSQL and searches them by cosine distance with an HNSW index.',
-      'The HNSW index of pgvector trades a little recall for much faster vector search.',
-      'pgvector also supports exact search without an index for small tables.',
-    ].join('\n\n'),
-  },
-];
-const relatedQuestion = 'How does pgvector search embeddings in PostgreSQL?';
+import { relatedQuestion, useFakeLlmHarness } from './fake-llm-harness.ts';
 
-let fake: FakeLlmServer;
-const servers: Array<{ close(): Promise<void> }> = [];
-const sockets: ChatSocketClient[] = [];
-
-beforeAll(async () => {
-  fake = await startFakeLlmServer();
-});
-afterEach(async () => {
-  await Promise.all(sockets.splice(0).map((socket) => socket.close()));
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-  fake.reset();
-});
-afterAll(async () => {
-  await fake.close();
-});
-
-async function serve(environment: Record<string, string> = {}, extra: Parameters<typeof serveWsChatForTest>[0] = {}) {
-  const served = await serveWsChatForTest({ documents, environment: { LLM_BASE_URL: fake.baseURL, LLM_TIMEOUT_MS: '2000', ...environment }, ...extra });
-  servers.push(served);
-  return served;
-}
-
-async function connect(url: string, options?: { origin?: string }) {
-  const socket = await connectChatSocket(url, options);
-  sockets.push(socket);
-  return socket;
-}
+const harness = useFakeLlmHarness();
+const { serve, connect } = harness;
 
 const types = (frames: Array<{ type: string }>) => frames.map((frame) => frame.type);
 
@@ -50,7 +14,7 @@ describe('GET /ws/llm when the language model fails', () => {
     ['error-500', 'llm_error'],
     ['unauthorized', 'llm_unauthorized'],
   ] as const)('turns a %s into an %s error frame before any token', async (mode, code) => {
-    fake.mode = mode;
+    harness.fake().mode = mode;
     const { url } = await serve();
     const socket = await connect(url);
     const frames = await socket.ask({ type: 'chat', message: relatedQuestion });
@@ -64,7 +28,7 @@ describe('GET /ws/llm when the language model fails', () => {
     ['truncated', 'llm_stream_interrupted'],
     ['stall', 'llm_timeout'],
   ] as const)('turns a mid-stream %s into an %s error frame after the tokens so far', async (mode, code) => {
-    fake.mode = mode;
+    harness.fake().mode = mode;
     const { url } = await serve({ LLM_TIMEOUT_MS: '300' });
     const socket = await connect(url);
     const frames = await socket.ask({ type: 'chat', message: relatedQuestion });
@@ -72,18 +36,18 @@ describe('GET /ws/llm when the language model fails', () => {
     expect(types(frames)).toContain('token');
     expect(types(frames).slice(-2)).toEqual(['error', 'done']);
     expect(frames.at(-2)).toMatchObject({ code });
-    await fake.waitForNoOpenStreams(1_000);
+    await harness.fake().waitForNoOpenStreams(1_000);
   });
 
   it('times out a server that never answers after LLM_TIMEOUT_MS', async () => {
-    fake.mode = 'stall-before-headers';
+    harness.fake().mode = 'stall-before-headers';
     const { url } = await serve({ LLM_TIMEOUT_MS: '300' });
     const socket = await connect(url);
     const started = performance.now();
     const frames = await socket.ask({ type: 'chat', message: relatedQuestion });
     expect(frames.at(-2)).toMatchObject({ type: 'error', code: 'llm_timeout' });
     expect(performance.now() - started).toBeLessThan(1_500);
-    await fake.waitForNoOpenStreams(1_000);
+    await harness.fake().waitForNoOpenStreams(1_000);
   });
 
   it('answers llm_unavailable at once when nothing listens at LLM_BASE_URL', async () => {
@@ -99,7 +63,7 @@ describe('GET /ws/llm when the language model fails', () => {
 
 describe('GET /ws/llm and the context window', () => {
   it('keeps the prompt inside the context window by dropping the lowest-ranked chunks', async () => {
-    fake.contextTokens = 256;
+    harness.fake().contextTokens = 256;
     const manyChunks = [{ source: 'long.md', content: Array.from({ length: 8 }, (_, index) => `pgvector search embeddings PostgreSQL chunk ${index} ${Array.from({ length: 30 }, (_, word) => `filler${index}x${word}`).join(' ')}`).join('\n\n') }];
     const { url } = await serve({ LLM_CONTEXT_TOKENS: '256', LLM_MAX_TOKENS: '100', RAG_TOP_K: '8' }, { documents: manyChunks, minScore: 0.1 });
     const socket = await connect(url);
@@ -110,7 +74,7 @@ describe('GET /ws/llm and the context window', () => {
     if (sources.type !== 'sources') throw new Error('first frame is not sources');
     expect(sources.sources.length).toBeGreaterThan(0);
     expect(sources.sources.length).toBeLessThan(8);
-    expect(fake.completionRequests[0]!.max_tokens).toBe(100);
+    expect(harness.fake().completionRequests[0]!.max_tokens).toBe(100);
     const done = frames.at(-1)!;
     if (done.type !== 'done') throw new Error('last frame is not done');
     expect(done.usage!.prompt_tokens + 100).toBeLessThanOrEqual(256);
@@ -122,6 +86,6 @@ describe('GET /ws/llm and the context window', () => {
     const frames = await socket.ask({ type: 'chat', message: `${relatedQuestion} ${'pgvector '.repeat(300)}` });
     expect(types(frames)).toEqual(['error', 'done']);
     expect(frames[0]).toMatchObject({ code: 'message_too_long' });
-    expect(fake.completionRequests).toHaveLength(0);
+    expect(harness.fake().completionRequests).toHaveLength(0);
   });
 });

@@ -44,11 +44,13 @@ export type SearchMode = 'vector' | 'text' | 'hybrid';
 
 /** How hybrid search fuses its two rankings (reciprocal rank fusion). */
 export interface HybridSettings {
-  /** Weight of the vector ranking's `1 / (k + rank)` term. Default 1. */
+  /** Weight of the vector ranking's `1 / (k + rank)` term. Default 1.
+   */
   vectorWeight: number;
-  /** Weight of the full-text ranking's term. Default 1. */
+  /** Weight of the full-text ranking's term. Default 1.
+   */
   textWeight: number;
-  /** Rows each ranking contributes before fusion (at least `topK`). Default 40. */
+  /** Rows each ranking contributes before fusion (at least `topK`). Default 10. */
   candidates: number;
 }
 
@@ -78,7 +80,7 @@ export interface SearchHit {
   vectorRank?: number | null;
   /** Position in the full-text ranking (1 = best); `null` when the chunk did not match the text query, absent in vector mode. */
   textRank?: number | null;
-  /** PostgreSQL `ts_rank` of the chunk for the text query; `null` when it did not match, absent in vector mode. */
+  /** Full-text score: summed inverse document frequencies of the query terms the chunk contains, plus `ts_rank`; `null` when it did not match, absent in vector mode. */
   textScore?: number | null;
   /** Reciprocal-rank-fusion score, the hybrid order; present in hybrid mode only. */
   fusedScore?: number | null;

@@ -1,0 +1,149 @@
+import OpenAI from 'openai';
+import { connectChatSocket, type ChatSocketClient, type TimedFrame } from '../../functions/ws-chat/chat-socket-client.ts';
+import { retryingStaleConnections } from '../../lib/llm/stale-connection-retry.ts';
+import type { ChatMessage } from '../../lib/llm/types.ts';
+import type { AnswerProbe, ChatBench } from './chat-setup.ts';
+import { median, percentile } from './stats.ts';
+
+/** One streamed answer: time to first token and the rate over the token frames (or chunks). */
+export interface StreamTiming {
+  ttftMs: number;
+  tokens: number;
+  /** First token to last token. */
+  spreadMs: number;
+  tokensPerSecond: number;
+  finishReason: string;
+}
+
+/** Where one ws-chat answer's time to first token went, from the probe's timestamps. */
+export interface TtftStages {
+  /** Frame sent → the app starts retrieving (ws transport, JSON parse, zod, dispatch). */
+  dispatchMs: number;
+  retrievalMs: number;
+  /** `countPromptTokens` / `countTokens` calls: HTTP round trips to llama-server. */
+  countingMs: number;
+  countCalls: number;
+  /** Sufficiency decision, prompt assembly, the `sources` frame: the rest before `stream()`. */
+  promptOtherMs: number;
+  /** `stream()` called → first `token` frame at the client: llama-server's TTFT plus the way back. */
+  streamToFirstTokenMs: number;
+}
+
+const ANSWER_TIMEOUT_MS = 60_000;
+
+function rate(tokens: number, spreadMs: number): number {
+  return tokens > 1 && spreadMs > 0 ? (tokens - 1) / (spreadMs / 1000) : Number.NaN;
+}
+
+function tokenTiming(sentAt: number, frames: TimedFrame[]): StreamTiming {
+  const tokens = frames.filter((frame) => frame.type === 'token');
+  const done = frames.at(-1);
+  if (tokens.length === 0) throw new Error(`no token frames: ${JSON.stringify(frames.filter((frame) => frame.type !== 'sources'))}`);
+  const spreadMs = tokens.at(-1)!.receivedAtMs - tokens[0]!.receivedAtMs;
+  return {
+    ttftMs: tokens[0]!.receivedAtMs - sentAt,
+    tokens: tokens.length,
+    spreadMs,
+    tokensPerSecond: rate(tokens.length, spreadMs),
+    finishReason: done?.type === 'done' ? done.finish_reason : '?',
+  };
+}
+
+function stagesOf(probe: AnswerProbe, sentAt: number, firstTokenAt: number): TtftStages {
+  const countingMs = probe.counts.reduce((sum, count) => sum + (count.ended - count.started), 0);
+  return {
+    dispatchMs: probe.retrieveStarted! - sentAt,
+    retrievalMs: probe.retrieveEnded! - probe.retrieveStarted!,
+    countingMs,
+    countCalls: probe.counts.length,
+    promptOtherMs: probe.streamCalled! - probe.retrieveEnded! - countingMs,
+    streamToFirstTokenMs: firstTokenAt - probe.streamCalled!,
+  };
+}
+
+/** Asks one question through `/ws/llm` and times it, with the app's own stage timestamps. */
+export async function askThroughSocket(bench: ChatBench, socket: ChatSocketClient, question: string) {
+  const probe = bench.probe();
+  const sentAt = performance.now();
+  const frames = await socket.ask({ type: 'chat', message: question }, ANSWER_TIMEOUT_MS);
+  const timing = tokenTiming(sentAt, frames);
+  const firstTokenAt = frames.find((frame) => frame.type === 'token')!.receivedAtMs;
+  return { timing, stages: stagesOf(probe, sentAt, firstTokenAt), probe };
+}
+
+/** Streams `messages` straight from llama-server with the request ws-chat's chat model sends. */
+export function directStreamer(bench: ChatBench) {
+  // The same stale-connection retry as the chat model's, so both paths meet the same server.
+  const client = new OpenAI({ baseURL: bench.llama.baseURL, apiKey: bench.llama.apiKey, maxRetries: 0, fetch: retryingStaleConnections(fetch) });
+  return async (messages: ChatMessage[], settings: { maxTokens: number; temperature: number }): Promise<StreamTiming> => {
+    const startedAt = performance.now();
+    const stream = await client.chat.completions.create({
+      model: bench.config.llm.model,
+      messages,
+      stream: true,
+      stream_options: { include_usage: true },
+      max_tokens: settings.maxTokens,
+      temperature: settings.temperature,
+    });
+    const arrivals: number[] = [];
+    let finishReason = '?';
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0];
+      if (choice?.delta?.content) arrivals.push(performance.now());
+      if (choice?.finish_reason) finishReason = choice.finish_reason;
+    }
+    if (arrivals.length === 0) throw new Error('the direct stream produced no tokens');
+    const spreadMs = arrivals.at(-1)! - arrivals[0]!;
+    return { ttftMs: arrivals[0]! - startedAt, tokens: arrivals.length, spreadMs, tokensPerSecond: rate(arrivals.length, spreadMs), finishReason };
+  };
+}
+
+/** Times the retrieval ws-chat runs, on its own. */
+export async function timeRetrieval(bench: ChatBench, question: string): Promise<number> {
+  const startedAt = performance.now();
+  await bench.retrieve(question, { topK: bench.config.retrieval.topK });
+  return performance.now() - startedAt;
+}
+
+/** Times the prompt count (`/apply-template` + `/tokenize`) on its own. */
+export async function timePromptCount(bench: ChatBench, messages: ChatMessage[]): Promise<number> {
+  const startedAt = performance.now();
+  await bench.chatModel.countPromptTokens(messages);
+  return performance.now() - startedAt;
+}
+
+/** The insufficient-context path: chat frame sent → `done` received, no model call. */
+export async function askInsufficient(bench: ChatBench, socket: ChatSocketClient, question: string) {
+  const probe = bench.probe();
+  const sentAt = performance.now();
+  const frames = await socket.ask({ type: 'chat', message: question }, ANSWER_TIMEOUT_MS);
+  const types = frames.map((frame) => frame.type).join(',');
+  if (types !== 'insufficient,done') throw new Error(`expected insufficient + done, got ${types}`);
+  if (probe.streamCalled !== undefined || probe.counts.length > 0) throw new Error('the insufficient path called the model');
+  const insufficient = frames[0]!;
+  return { latencyMs: frames.at(-1)!.receivedAtMs - sentAt, reason: insufficient.type === 'insufficient' ? insufficient.reason : '?' };
+}
+
+/** `sockets` sockets each ask at once; wall time from the first send to the last `done`. */
+export async function askConcurrently(bench: ChatBench, sockets: number, question: string) {
+  const clients = await Promise.all(Array.from({ length: sockets }, () => connectChatSocket(bench.url)));
+  try {
+    const startedAt = performance.now();
+    const answers = await Promise.all(
+      clients.map(async (client) => {
+        const sentAt = performance.now();
+        const frames = await client.ask({ type: 'chat', message: question }, ANSWER_TIMEOUT_MS);
+        return { frames, sentAt };
+      }),
+    );
+    const wallMs = performance.now() - startedAt;
+    const answered = answers.filter(({ frames }) => {
+      const done = frames.at(-1);
+      return frames.some((frame) => frame.type === 'token') && done?.type === 'done' && (done.finish_reason === 'stop' || done.finish_reason === 'length');
+    });
+    const ttfts = answered.map(({ frames, sentAt }) => frames.find((frame) => frame.type === 'token')!.receivedAtMs - sentAt);
+    return { wallMs, answered: answered.length, ttftP50: median(ttfts), ttftP95: percentile(ttfts, 95), ttftMax: Math.max(...ttfts) };
+  } finally {
+    await Promise.all(clients.map((client) => client.close()));
+  }
+}
