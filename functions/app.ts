@@ -71,7 +71,7 @@ export function createApp(dependencies: AppDependencies, options: { only?: Funct
     app.route('/', createAddDocumentApp({ knowledge: dependencies.knowledge, apiKey: dependencies.config.apiKey, maxDocumentBytes: dependencies.config.maxDocumentBytes }));
   }
   if (only.has('search')) {
-    app.route('/', createSearchApp({ knowledge: dependencies.knowledge, defaultTopK: dependencies.config.retrieval.topK }));
+    app.route('/', createSearchApp({ knowledge: dependencies.knowledge, defaultTopK: dependencies.config.retrieval.topK, hybrid: dependencies.config.retrieval.hybrid }));
   }
   if (only.has('ws-chat')) {
     if (!dependencies.chat) throw new Error('ws-chat needs chat dependencies (chat model, WebSocket upgrade)');
@@ -79,7 +79,7 @@ export function createApp(dependencies: AppDependencies, options: { only?: Funct
       '/',
       createWsChatApp({
         config: dependencies.config,
-        retrieve: (query, searchOptions) => searchSimilarChunks(dependencies.knowledge(), query, searchOptions),
+        retrieve: (query, searchOptions) => searchSimilarChunks(dependencies.knowledge(), query, { hybrid: dependencies.config.retrieval.hybrid, ...searchOptions }),
         chatModel: dependencies.chat.chatModel,
         thresholds: dependencies.chat.thresholds,
         upgradeWebSocket: dependencies.chat.upgradeWebSocket,

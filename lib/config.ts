@@ -64,6 +64,9 @@ const environmentSchema = z.object({
 
   RAG_TOP_K: integer(3, 1, 50),
   RAG_MIN_SCORE: z.coerce.number().min(-1).max(1).optional(),
+  RAG_HYBRID_VECTOR_WEIGHT: z.coerce.number().min(0).max(100).default(1),
+  RAG_HYBRID_TEXT_WEIGHT: z.coerce.number().min(0).max(100).default(2),
+  RAG_HYBRID_CANDIDATES: integer(10, 1, 1000),
   API_KEY: optionalString,
   MAX_DOCUMENT_BYTES: integer(1024 * 1024, 1),
 
@@ -101,7 +104,12 @@ export interface Config {
     offline: boolean;
   };
   chunking: { maxTokens: number; overlapSentences: number };
-  retrieval: { topK: number; minScore?: number };
+  retrieval: {
+    topK: number;
+    minScore?: number;
+    /** Reciprocal-rank-fusion weights and per-ranking candidate count of hybrid search. */
+    hybrid: { vectorWeight: number; textWeight: number; candidates: number };
+  };
   apiKey?: string;
   maxDocumentBytes: number;
   llm: {
@@ -159,7 +167,11 @@ export function loadConfig(environment: Environment): Config {
       offline: value.HF_HUB_OFFLINE,
     },
     chunking: { maxTokens: value.CHUNK_MAX_TOKENS, overlapSentences: value.CHUNK_OVERLAP_SENTENCES },
-    retrieval: { topK: value.RAG_TOP_K, minScore: value.RAG_MIN_SCORE },
+    retrieval: {
+      topK: value.RAG_TOP_K,
+      minScore: value.RAG_MIN_SCORE,
+      hybrid: { vectorWeight: value.RAG_HYBRID_VECTOR_WEIGHT, textWeight: value.RAG_HYBRID_TEXT_WEIGHT, candidates: value.RAG_HYBRID_CANDIDATES },
+    },
     apiKey: value.API_KEY,
     maxDocumentBytes: value.MAX_DOCUMENT_BYTES,
     llm: {

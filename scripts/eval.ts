@@ -63,6 +63,7 @@ async function main(): Promise<number> {
       knowledge: { store, embedder, chunking },
       thresholds: thresholdsForModel(embedder.modelId, config.retrieval.minScore === undefined ? {} : { minBestScore: config.retrieval.minScore }),
       decisionTopK: config.retrieval.topK,
+      hybrid: config.retrieval.hybrid,
       // The memory store is itself an exact scan; only the database's HNSW needs checking.
       exactSearch: values.store === 'embedded' ? await createExactReference(set.documents, { embedder, chunking }) : undefined,
       calibrate: values.calibrate,

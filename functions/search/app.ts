@@ -2,12 +2,15 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { requireJson } from '../../lib/http/guards.ts';
 import { openApiApp } from '../../lib/http/openapi-app.ts';
 import { searchSimilarChunks, type KnowledgeDependencies } from '../../lib/knowledge/knowledge-base.ts';
+import type { HybridSettings } from '../../lib/knowledge/types.ts';
 import { listDocumentsRoute, searchRoute } from './route.ts';
 
 export interface SearchAppDependencies {
   /** Resolves the store and embedder; throws a 503 AppError until the service is ready. */
   knowledge(): Pick<KnowledgeDependencies, 'store' | 'embedder'>;
   defaultTopK: number;
+  /** Fusion settings of hybrid mode (RAG_HYBRID_*); the store's defaults when absent. */
+  hybrid?: Partial<HybridSettings>;
 }
 
 /** `POST /api/v1/knowledge/search` and `GET /api/v1/knowledge/documents`. */
@@ -22,9 +25,24 @@ export function createSearchApp(dependencies: SearchAppDependencies): OpenAPIHon
       minScore: body.min_score,
       sources: body.sources,
       metadata: body.metadata,
+      mode: body.mode ?? 'hybrid',
+      hybrid: dependencies.hybrid,
     });
     return context.json(
-      { results: hits.map((hit) => ({ document_id: hit.documentId, source: hit.source, chunk_index: hit.chunkIndex, content: hit.content, score: hit.score, metadata: hit.metadata })) },
+      {
+        results: hits.map((hit) => ({
+          document_id: hit.documentId,
+          source: hit.source,
+          chunk_index: hit.chunkIndex,
+          content: hit.content,
+          score: hit.score,
+          metadata: hit.metadata,
+          vector_rank: hit.vectorRank ?? null,
+          text_rank: hit.textRank ?? null,
+          text_score: hit.textScore ?? null,
+          fused_score: hit.fusedScore ?? null,
+        })),
+      },
       200,
     );
   });

@@ -13,6 +13,14 @@ export const SearchBodySchema = z
     min_score: z.number().min(-1).max(1).optional().openapi({ description: 'Drop results with a lower cosine similarity' }),
     sources: z.array(z.string().min(1)).min(1).max(100).optional().openapi({ description: 'Only chunks of these sources' }),
     metadata: MetadataSchema.optional().openapi({ description: 'Only documents whose metadata contains this object' }),
+    mode: z
+      .enum(['vector', 'text', 'hybrid'])
+      .optional()
+      .openapi({
+        description:
+          'vector: cosine nearest neighbours; text: full-text match (identifiers, error codes, Chinese words); hybrid (default): both rankings fused with reciprocal rank fusion (k = 60)',
+        example: 'hybrid',
+      }),
   })
   .strict()
   .openapi('SearchRequest');
@@ -23,8 +31,15 @@ export const SearchResultSchema = z
     source: z.string(),
     chunk_index: z.number().int(),
     content: z.string(),
-    score: z.number().openapi({ description: 'Cosine similarity to the query (1 = same direction)' }),
+    score: z.number().openapi({ description: 'Cosine similarity to the query (1 = same direction), in every mode' }),
     metadata: z.record(z.string(), z.unknown()),
+    vector_rank: z.number().int().nullable().openapi({ description: 'Position in the vector ranking (1 = nearest); null when not among its candidates or in text mode' }),
+    text_rank: z.number().int().nullable().openapi({ description: 'Position in the full-text ranking (1 = best); null when the chunk did not match the text query or in vector mode' }),
+    text_score: z.number().nullable().openapi({ description: 'Full-text score (summed inverse document frequencies of matched query terms + ts_rank); null when not matched or in vector mode' }),
+    fused_score: z
+      .number()
+      .nullable()
+      .openapi({ description: 'Hybrid mode: Σ weight / (60 + rank) over both rankings (RAG_HYBRID_VECTOR_WEIGHT, RAG_HYBRID_TEXT_WEIGHT); null in other modes' }),
   })
   .openapi('SearchResult');
 
@@ -36,7 +51,7 @@ export const searchRoute = createRoute({
   operationId: 'searchKnowledge',
   security: [],
   tags: ['knowledge'],
-  summary: 'Find the chunks most similar to a query',
+  summary: 'Find the chunks that best match a query (hybrid by default)',
   request: { body: { required: true, content: { 'application/json': { schema: SearchBodySchema } } } },
   responses: {
     200: { description: 'Best first', content: { 'application/json': { schema: SearchResponseSchema } } },

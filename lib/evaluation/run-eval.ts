@@ -1,6 +1,6 @@
 import { addDocumentToKnowledgeBase, searchSimilarChunks, type KnowledgeDependencies } from '../knowledge/knowledge-base.ts';
 import { decideSufficiency, type SufficiencySignals, type SufficiencyThresholds, type InsufficientReason } from '../knowledge/sufficiency.ts';
-import type { SearchHit, SearchMode } from '../knowledge/types.ts';
+import type { HybridSettings, SearchHit, SearchMode } from '../knowledge/types.ts';
 import { calibrateThresholds, type CalibrationProposal } from './calibrate.ts';
 import { containsEvidence, type EvalSet } from './eval-set.ts';
 import { chunkKey, type ExactSearch } from './exact-reference.ts';
@@ -20,6 +20,8 @@ export interface EvaluationOptions {
   decisionTopK?: number;
   /** When given, vector-mode hits are compared with it for HNSW recall@10. */
   exactSearch?: ExactSearch;
+  /** Fusion settings of hybrid mode (RAG_HYBRID_*); the store's defaults when absent. */
+  hybrid?: Partial<HybridSettings>;
   /** Also propose thresholds per mode. */
   calibrate?: boolean;
   onProgress?: (message: string) => void;
@@ -78,7 +80,7 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
   for (const mode of modes) {
     const questions: QuestionReport[] = [];
     for (const question of set.questions) {
-      const hits = await searchSimilarChunks(knowledge, question.question, { topK, mode });
+      const hits = await searchSimilarChunks(knowledge, question.question, { topK, mode, hybrid: options.hybrid });
       if (mode === 'vector' && options.exactSearch) {
         const exact = await options.exactSearch(question.question, topK);
         recalls.push(recallAtK(hits.map(chunkKey), exact.map(chunkKey), topK));

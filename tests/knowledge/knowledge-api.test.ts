@@ -255,5 +255,17 @@ describe(`knowledge API on ${databaseLane()} PostgreSQL`, () => {
       expect(document.openapi).toBe('3.1.0');
       expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/api/v1/knowledge/add-document', '/api/v1/knowledge/search']));
     });
+
+    it('serves interactive docs at /docs with their assets from the installed package', async () => {
+      const page = await harness.app.request('/docs');
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      for (const asset of html.match(/docs\/[\w.-]+\.(js|css)/g) ?? []) {
+        const response = await harness.app.request(`/${asset}`);
+        expect(response.status, asset).toBe(200);
+        expect((await response.arrayBuffer()).byteLength, asset).toBeGreaterThan(10);
+      }
+      expect(html).toContain('docs/swagger-ui-bundle.js');
+    });
   });
 });
