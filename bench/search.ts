@@ -23,7 +23,7 @@ const phases = [
   { target: 'embedded' as const, chunks: integerArgument(parsed, 'embedded-chunks', 10_000) },
   { target: 'server' as const, chunks: integerArgument(parsed, 'server-chunks', 100_000) },
 ].filter((phase) => only === undefined || phase.target === only);
-const queryCount = integerArgument(parsed, 'queries', 200);
+const queryCount = integerArgument(parsed, 'queries', 100);
 const config = benchConfig();
 
 // Every 10th real sentence is held out as a query; the others build the chunks.
@@ -46,6 +46,7 @@ for (const phase of phases) {
     const timings = await seedChunks(knowledge.database.sql, data);
     console.error(`${phase.target}: seeded ${phase.chunks} chunks in ${fixed(timings.insertMs / 1000, 1)} s, HNSW build ${fixed(timings.indexMs / 1000, 1)} s`);
     const mode = searchModeField(knowledge);
+    console.error(`${phase.target}: latency, ${queries.length} queries x 2 per side${mode ? `, mode ${mode}` : ''}`);
     const latency = await measureLatency(knowledge, queries, { topK: TOP_K, mode });
     const recall = await measureRecall(knowledge, queries, TOP_K);
     const seconds = (performance.now() - started) / 1000;
@@ -68,7 +69,7 @@ function report(
   knowledge: BenchKnowledge,
   phase: { target: string; chunks: number },
   data: SeedMaterial,
-  timings: { insertMs: number; indexMs: number },
+  timings: { insertMs: number; indexMs: number; indexes: string[] },
   latency: Awaited<ReturnType<typeof measureLatency>>,
   recall: Awaited<ReturnType<typeof measureRecall>>,
   mode: string | undefined,
@@ -87,14 +88,14 @@ function report(
         ['model', `${benchModelSetting()} (dtype ${config.embedding.dtype}, threads ${threads})`],
         ['database', knowledge.databaseDescription],
         ['data', `${phase.chunks} chunks in ${Math.ceil(phase.chunks / 100)} documents: ${data.embeddedByModel} texts of 2-4 real README sentences embedded by the model${phase.chunks > data.embeddedByModel ? `, ${phase.chunks - data.embeddedByModel} mixtures of two of them (0.75/0.25 + noise, renormalised)` : ''}`],
-        ['load', `multi-row INSERT ${fixed(timings.insertMs / 1000, 1)} s with the HNSW index dropped, then CREATE INDEX (m 16, ef_construction 64) ${fixed(timings.indexMs / 1000, 1)} s`],
+        ['load', `multi-row INSERT ${fixed(timings.insertMs / 1000, 1)} s with ${timings.indexes.join(' and ')} dropped, then rebuilt with their migration definitions (HNSW m 16, ef_construction 64) + ANALYZE ${fixed(timings.indexMs / 1000, 1)} s`],
         ['queries', `${latency.samples} per side: ${queries.length} held-out README sentences x ${latency.passes}, top_k ${TOP_K}${mode ? `, mode "${mode}"` : ' (no mode field on the route: vector search)'}`],
         ['command', `\`${commandLine('bench/search.ts', argv)}\``],
         ['phase runtime', `${fixed(seconds, 0)} s`],
       ],
     ),
     '',
-    'Service = `POST /api/v1/knowledge/search` through `app.request` on the composed app. Raw = the same embedder\'s `embed([query])` + the service\'s vector SQL straight through postgres.js on the same connection pool. Alternating order per query, after a warm-up.',
+    'Service = `POST /api/v1/knowledge/search` through `app.request` on the composed app. Raw = the same embedder\'s `embed([query])` + the service\'s own vector statement (`searchChunks` of lib/db/search-query.ts, mode `vector`) straight on the same postgres.js pool, without HTTP, validation, the store wrapper or JSON. Alternating order per query, after a warm-up.',
     '',
     markdownTable(
       ['path', 'p50 ms', 'p95 ms', 'mean ms'],

@@ -29,7 +29,8 @@ export interface TtftStages {
   streamToFirstTokenMs: number;
 }
 
-const ANSWER_TIMEOUT_MS = 60_000;
+// Above LLM_TIMEOUT_MS (60 s by default), so the app's own timeout is what a slow answer meets.
+const ANSWER_TIMEOUT_MS = 120_000;
 
 function rate(tokens: number, spreadMs: number): number {
   return tokens > 1 && spreadMs > 0 ? (tokens - 1) / (spreadMs / 1000) : Number.NaN;
@@ -62,13 +63,79 @@ function stagesOf(probe: AnswerProbe, sentAt: number, firstTokenAt: number): Ttf
 }
 
 /** Asks one question through `/ws/llm` and times it, with the app's own stage timestamps. */
-export async function askThroughSocket(bench: ChatBench, socket: ChatSocketClient, question: string) {
+export async function askThroughSocket(bench: ChatBench, socket: ChatSocketClient, question: string, topK?: number) {
   const probe = bench.probe();
   const sentAt = performance.now();
-  const frames = await socket.ask({ type: 'chat', message: question }, ANSWER_TIMEOUT_MS);
+  const frames = await socket.ask({ type: 'chat', message: question, ...(topK ? { top_k: topK } : {}) }, ANSWER_TIMEOUT_MS);
   const timing = tokenTiming(sentAt, frames);
   const firstTokenAt = frames.find((frame) => frame.type === 'token')!.receivedAtMs;
-  return { timing, stages: stagesOf(probe, sentAt, firstTokenAt), probe };
+  const sources = frames.find((frame) => frame.type === 'sources');
+  const done = frames.at(-1);
+  return {
+    timing,
+    stages: stagesOf(probe, sentAt, firstTokenAt),
+    probe,
+    sourceCount: sources?.type === 'sources' ? sources.sources.length : 0,
+    promptTokens: done?.type === 'done' ? (done.usage?.prompt_tokens ?? Number.NaN) : Number.NaN,
+  };
+}
+
+/** One interleaved comparison: the same question through ws-chat and its prompt streamed directly. */
+export interface PairedMeasurement {
+  topK: number;
+  ws: StreamTiming[];
+  direct: StreamTiming[];
+  stages: TtftStages[];
+  retrievals: number[];
+  /** `countPromptTokens` alone on the captured prompt. */
+  promptCounts: number[];
+  /** Raw `fetch` of each request the prompt count makes. */
+  applyTemplate: number[];
+  tokenize: number[];
+  messages: ChatMessage[];
+  settings: { maxTokens: number; temperature: number };
+  samePrompt: boolean;
+  sourceCount: number;
+  promptTokens: number;
+}
+
+/**
+ * Warms up, captures the prompt ws-chat builds for `question`, then runs `rounds` rounds of
+ * ws and direct (the order alternating), each followed by the retrieval and the prompt count
+ * timed on their own.
+ */
+export async function measurePaired(bench: ChatBench, socket: ChatSocketClient, question: string, options: { topK: number; rounds: number; warmup: number }): Promise<PairedMeasurement> {
+  const direct = directStreamer(bench);
+  const first = await askThroughSocket(bench, socket, question, options.topK);
+  const messages = first.probe.messages!;
+  const settings = { maxTokens: first.probe.streamOptions!.maxTokens!, temperature: first.probe.streamOptions!.temperature ?? bench.config.llm.temperature };
+  for (let index = 0; index < options.warmup; index++) {
+    await askThroughSocket(bench, socket, question, options.topK);
+    await direct(messages, settings);
+    await timeRetrieval(bench, question, options.topK);
+  }
+  const result: PairedMeasurement = {
+    topK: options.topK, ws: [], direct: [], stages: [], retrievals: [], promptCounts: [], applyTemplate: [], tokenize: [],
+    messages, settings, samePrompt: true, sourceCount: first.sourceCount, promptTokens: first.promptTokens,
+  };
+  for (let round = 0; round < options.rounds; round++) {
+    const runWs = async () => {
+      const answer = await askThroughSocket(bench, socket, question, options.topK);
+      result.ws.push(answer.timing);
+      result.stages.push(answer.stages);
+      result.samePrompt &&= JSON.stringify(answer.probe.messages) === JSON.stringify(messages);
+    };
+    const runDirect = async () => void result.direct.push(await direct(messages, settings));
+    // Alternate which path goes first, so neither always meets a server that just finished.
+    if (round % 2 === 0) await runWs().then(runDirect);
+    else await runDirect().then(runWs);
+    result.retrievals.push(await timeRetrieval(bench, question, options.topK));
+    result.promptCounts.push(await timePromptCount(bench, messages));
+    const split = await timeExtensionRequests(bench, messages);
+    result.applyTemplate.push(split.applyTemplateMs);
+    result.tokenize.push(split.tokenizeMs);
+  }
+  return result;
 }
 
 /** Streams `messages` straight from llama-server with the request ws-chat's chat model sends. */
@@ -99,9 +166,9 @@ export function directStreamer(bench: ChatBench) {
 }
 
 /** Times the retrieval ws-chat runs, on its own. */
-export async function timeRetrieval(bench: ChatBench, question: string): Promise<number> {
+export async function timeRetrieval(bench: ChatBench, question: string, topK = bench.config.retrieval.topK): Promise<number> {
   const startedAt = performance.now();
-  await bench.retrieve(question, { topK: bench.config.retrieval.topK });
+  await bench.retrieve(question, { topK });
   return performance.now() - startedAt;
 }
 
@@ -111,6 +178,25 @@ export async function timePromptCount(bench: ChatBench, messages: ChatMessage[])
   await bench.chatModel.countPromptTokens(messages);
   return performance.now() - startedAt;
 }
+
+/** `POST /apply-template` then `POST /tokenize` of its output, each timed, as the chat model sends them. */
+export async function timeExtensionRequests(bench: ChatBench, messages: ChatMessage[]) {
+  const post = async (path: string, body: unknown) => {
+    const startedAt = performance.now();
+    const response = await extensionFetch(`${bench.llama.origin}${path}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${bench.llama.apiKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const json = (await response.json()) as { prompt?: string };
+    return { json, ms: performance.now() - startedAt };
+  };
+  const template = await post('/apply-template', { messages });
+  const tokens = await post('/tokenize', { content: template.json.prompt, add_special: true, parse_special: true });
+  return { applyTemplateMs: template.ms, tokenizeMs: tokens.ms };
+}
+
+const extensionFetch = retryingStaleConnections(fetch);
 
 /** The insufficient-context path: chat frame sent → `done` received, no model call. */
 export async function askInsufficient(bench: ChatBench, socket: ChatSocketClient, question: string) {
@@ -127,6 +213,7 @@ export async function askInsufficient(bench: ChatBench, socket: ChatSocketClient
 /** `sockets` sockets each ask at once; wall time from the first send to the last `done`. */
 export async function askConcurrently(bench: ChatBench, sockets: number, question: string) {
   const clients = await Promise.all(Array.from({ length: sockets }, () => connectChatSocket(bench.url)));
+  bench.clearCountLog();
   try {
     const startedAt = performance.now();
     const answers = await Promise.all(
@@ -141,8 +228,12 @@ export async function askConcurrently(bench: ChatBench, sockets: number, questio
       const done = frames.at(-1);
       return frames.some((frame) => frame.type === 'token') && done?.type === 'done' && (done.finish_reason === 'stop' || done.finish_reason === 'length');
     });
+    const failures = answers
+      .filter((answer) => !answered.includes(answer))
+      .map(({ frames }) => frames.filter((frame) => frame.type === 'error' || frame.type === 'done').map((frame) => (frame.type === 'error' ? frame.code : frame.type === 'done' ? frame.finish_reason : '')).join('+'));
     const ttfts = answered.map(({ frames, sentAt }) => frames.find((frame) => frame.type === 'token')!.receivedAtMs - sentAt);
-    return { wallMs, answered: answered.length, ttftP50: median(ttfts), ttftP95: percentile(ttfts, 95), ttftMax: Math.max(...ttfts) };
+    const counts = bench.countLog.map((call) => call.ended - call.started);
+    return { wallMs, answered: answered.length, failures, countP50: median(counts), countMax: Math.max(...counts), ttftP50: median(ttfts), ttftP95: percentile(ttfts, 95), ttftMax: Math.max(...ttfts) };
   } finally {
     await Promise.all(clients.map((client) => client.close()));
   }

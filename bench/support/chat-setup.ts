@@ -38,6 +38,9 @@ export interface ChatBench {
   retrieve(query: string, options: SearchOptions): Promise<SearchHit[]>;
   /** The chat model ws-chat uses, uninstrumented (for timing the prompt count on its own). */
   chatModel: ChatModel;
+  /** Every prompt-count call of every answer since the last {@link clearCountLog}, for the concurrency run. */
+  countLog: Array<{ kind: 'prompt' | 'text'; started: number; ended: number }>;
+  clearCountLog(): void;
   /** Starts a fresh probe; the app fills it during the next answer. */
   probe(): AnswerProbe;
   close(): Promise<void>;
@@ -65,12 +68,15 @@ export async function openChatBench(config: Config, options: { parallel: number;
     const retrieve = (query: string, searchOptions: SearchOptions) => searchSimilarChunks(dependencies, query, searchOptions);
     const chatModel = createChatModel(llmConfig.llm);
     let current: AnswerProbe = { counts: [] };
+    const countLog: ChatBench['countLog'] = [];
     const timed = async <T>(kind: 'prompt' | 'text', operation: () => Promise<T>): Promise<T> => {
       const started = performance.now();
       try {
         return await operation();
       } finally {
-        current.counts.push({ kind, started, ended: performance.now() });
+        const call = { kind, started, ended: performance.now() };
+        current.counts.push(call);
+        countLog.push(call);
       }
     };
     const probedModel: ChatModel = {
@@ -112,6 +118,8 @@ export async function openChatBench(config: Config, options: { parallel: number;
       chunkCount,
       retrieve,
       chatModel,
+      countLog,
+      clearCountLog: () => void countLog.splice(0),
       probe: () => (current = { counts: [] }),
       async close() {
         await server.close();

@@ -16,9 +16,9 @@ export function vectorText(embedding: ArrayLike<number>): string {
 }
 
 /**
- * The SQL of the service's vector search (lib/db/search-query.ts, no filters, top_k <= 40),
- * written out here so the benchmark can run it straight through postgres.js — the "raw
- * path" the endpoint is compared to — and count recall against an exact scan.
+ * The nearest chunks by cosine distance with their row ids — the core of the service's vector
+ * search (lib/db/search-query.ts: ORDER BY embedding <=> q LIMIT k over the same join) — for
+ * counting recall of the HNSW index against an exact scan of the same query.
  */
 export function rawVectorSearch(client: Sql | TransactionSql, vector: string, topK: number) {
   return client<RawHit[]>`
@@ -34,7 +34,7 @@ export function rawVectorSearch(client: Sql | TransactionSql, vector: string, to
 
 /**
  * The same query answered exactly: index scans off inside a transaction, so PostgreSQL
- * computes every distance and sorts (the ground truth for recall). `efSearch` is unused here.
+ * computes every distance and sorts (the ground truth for recall).
  */
 export function exactVectorSearch(sql: Sql, vector: string, topK: number): Promise<RawHit[]> {
   return sql.begin(async (transaction) => {

@@ -1,5 +1,6 @@
 import { jsonRequest, type BenchKnowledge } from './knowledge-setup.ts';
-import { explainPlan, exactVectorSearch, indexedVectorSearch, rawVectorSearch, vectorText } from './raw-search.ts';
+import { searchChunks } from '../../lib/db/search-query.ts';
+import { explainPlan, exactVectorSearch, indexedVectorSearch, vectorText } from './raw-search.ts';
 import { elapsedMs, median, percentile } from './stats.ts';
 
 interface Distribution {
@@ -45,8 +46,10 @@ export async function measureLatency(knowledge: BenchKnowledge, queries: string[
     const start = performance.now();
     const [embedding] = await embedder.embed([query]);
     const embedMs = elapsedMs(start);
-    const hits = await rawVectorSearch(database.sql, vectorText(embedding!), options.topK);
-    return { took: elapsedMs(start), embedMs, keys: hits.map((hit) => `${hit.source}#${hit.chunk_index}`) };
+    // The service's own statement (lib/db/search-query.ts) on the same pool: only the HTTP
+    // layer, validation, the store wrapper and JSON are left out.
+    const hits = await searchChunks(database.sql, { embedding: embedding!, text: query }, { topK: options.topK, mode: 'vector' });
+    return { took: elapsedMs(start), embedMs, keys: hits.map((hit) => `${hit.source}#${hit.chunkIndex}`) };
   };
 
   for (const query of queries.slice(0, WARM_UP)) {
@@ -102,11 +105,14 @@ export interface RecallResult {
 export async function measureRecall(knowledge: BenchKnowledge, queries: string[], topK: number): Promise<RecallResult> {
   const { embedder, database } = knowledge;
   const vectors = (await embedder.embed(queries)).map(vectorText);
-  const indexedPlan = await explainPlan(database.sql, vectors[0]!, topK, false);
-  const exactPlan = await explainPlan(database.sql, vectors[0]!, topK, true);
+  // The query vector is a parameter; keep its 384 numbers out of the printed plan.
+  const shortPlan = (plan: string) => plan.replace(/'\[[^\]]*\]'/g, '$1');
+  const indexedPlan = shortPlan(await explainPlan(database.sql, vectors[0]!, topK, false));
+  const exactPlan = shortPlan(await explainPlan(database.sql, vectors[0]!, topK, true));
   if (!indexedPlan.includes('knowledge_chunks_embedding_hnsw')) throw new Error(`the indexed query does not use the HNSW index:\n${indexedPlan}`);
   if (exactPlan.includes('knowledge_chunks_embedding_hnsw')) throw new Error(`the exact query still uses the HNSW index:\n${exactPlan}`);
   const exact: Set<string>[] = [];
+  console.error(`recall: exact scans of ${vectors.length} queries`);
   for (const vector of vectors) exact.push(new Set((await exactVectorSearch(database.sql, vector, topK)).map((hit) => String(hit.id))));
   const byEfSearch = [];
   for (const efSearch of [40, 100]) {

@@ -28,14 +28,16 @@ const results = async (body: unknown) => {
 };
 
 // Prose the embedding model understands, and two chunks whose only distinctive content is an
-// identifier: a word vector model knows neither "ERR_PG_POOL_DRAINED" nor "--zstd-window-log".
+// identifier: a word vector model knows neither "XQZVRB_4471" nor "--zstd-window-log".
 const DOCUMENTS = [
   { source: 'prose/weather.md', content: 'Storms and heavy rain are expected along the coast this weekend, with strong winds at night.' },
   { source: 'prose/cooking.md', content: 'Bake the bread in a hot oven until the crust is golden and the loaf sounds hollow.' },
   { source: 'prose/travel.md', content: 'The train leaves the station early in the morning and reaches the mountains by noon.' },
   { source: 'prose/garden.md', content: 'Water the tomatoes every evening during the dry summer months so the fruit does not split.' },
   { source: 'prose/errors.md', content: 'When the client fails, read the error message and try the request again later.' },
-  { source: 'codes/pool.md', content: 'ERR_PG_POOL_DRAINED' },
+  { source: 'prose/failures.md', content: 'A failing client usually means the server is down; the error explains what went wrong.' },
+  { source: 'prose/meaning.md', content: 'What an error means depends on the client: check what the message says when it fails.' },
+  { source: 'codes/pool.md', content: 'Code XQZVRB_4471: pool drained.' },
   { source: 'codes/zstd.md', content: 'Flag: --zstd-window-log' },
   { source: 'zh/shadow.md', content: '口令文件包含账户过期日期。管理员可以更改组成员。' },
   { source: 'zh/other.md', content: '今天的会议改到下午三点，请大家准时参加。' },
@@ -52,11 +54,11 @@ afterAll(async () => harness?.close());
 
 describe(`POST /api/v1/knowledge/search modes on ${databaseLane()} PostgreSQL`, () => {
   it('finds an exact error code by text and hybrid search when vector search misses it', async () => {
-    const query = 'What does ERR_PG_POOL_DRAINED mean when the client fails?';
+    const query = 'What does XQZVRB_4471 mean?';
     const vector = await results({ query, mode: 'vector', top_k: 3 });
     expect(vector.map((result) => result.source)).not.toContain('codes/pool.md');
     const text = await results({ query, mode: 'text', top_k: 3 });
-    expect(text[0]!.source).toBe('codes/pool.md');
+    expect(text[0]?.source).toBe('codes/pool.md');
     const hybrid = await results({ query, top_k: 3 });
     expect(hybrid.map((result) => result.source)).toContain('codes/pool.md');
   });
@@ -74,7 +76,7 @@ describe(`POST /api/v1/knowledge/search modes on ${databaseLane()} PostgreSQL`, 
   });
 
   it('reports component ranks that agree with each mode run alone', async () => {
-    const query = 'rain and storms on the coast, ERR_PG_POOL_DRAINED';
+    const query = 'rain and storms on the coast, XQZVRB_4471';
     const hybrid = await results({ query, top_k: 8 });
     const vector = await results({ query, mode: 'vector', top_k: 10 });
     const text = await results({ query, mode: 'text', top_k: 10 });
@@ -91,7 +93,7 @@ describe(`POST /api/v1/knowledge/search modes on ${databaseLane()} PostgreSQL`, 
   });
 
   it('orders hybrid results by reciprocal rank fusion of the returned ranks', async () => {
-    const hybrid = await results({ query: 'error message of the client: ERR_PG_POOL_DRAINED, try again', top_k: 10 });
+    const hybrid = await results({ query: 'error message of the client: XQZVRB_4471, try again', top_k: 10 });
     // Default weights: vector 1, text 2 (RAG_HYBRID_*).
     const expected = hybrid.map((result) => (result.vector_rank ? 1 / (RRF_K + result.vector_rank) : 0) + (result.text_rank ? 2 / (RRF_K + result.text_rank) : 0));
     hybrid.forEach((result, index) => expect(result.fused_score).toBeCloseTo(expected[index]!, 12));
@@ -137,7 +139,7 @@ describe('chunks stored before migration 00002', () => {
   it('are searchable by text without being re-added', async () => {
     // A writer that does not know search_text (as every row before the migration): NULL.
     await harness.admin`UPDATE knowledge_chunks SET search_text = NULL WHERE source = 'codes/pool.md'`;
-    const text = await results({ query: 'ERR_PG_POOL_DRAINED', mode: 'text', top_k: 1 });
+    const text = await results({ query: 'XQZVRB_4471', mode: 'text', top_k: 1 });
     expect(text[0]?.source).toBe('codes/pool.md');
   });
 });

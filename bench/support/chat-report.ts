@@ -1,0 +1,196 @@
+import type { PairedMeasurement, StreamTiming, TtftStages } from './chat-measurements.ts';
+import { fixed, markdownTable, median, percentile } from './stats.ts';
+
+/** Allowed TTFT overhead beyond retrieval p50 (issue 5). */
+export const TTFT_SLACK_MS = 15;
+/** ws tokens/s ÷ direct tokens/s must reach this. */
+export const RATE_GOAL = 0.95;
+
+/** The medians and goal checks of one paired measurement. */
+export function summarize(variant: PairedMeasurement) {
+  const wsTtft = median(variant.ws.map((timing) => timing.ttftMs));
+  const directTtft = median(variant.direct.map((timing) => timing.ttftMs));
+  const retrievalP50 = median(variant.retrievals);
+  const wsRate = median(variant.ws.map((timing) => timing.tokensPerSecond));
+  const directRate = median(variant.direct.map((timing) => timing.tokensPerSecond));
+  const overhead = wsTtft - directTtft;
+  const ttftBudget = retrievalP50 + TTFT_SLACK_MS;
+  const rateRatio = wsRate / directRate;
+  return {
+    variant,
+    wsTtft,
+    directTtft,
+    retrievalP50,
+    wsRate,
+    directRate,
+    overhead,
+    pairedOverhead: median(variant.ws.map((timing, index) => timing.ttftMs - variant.direct[index]!.ttftMs)),
+    pairedRatio: median(variant.ws.map((timing, index) => timing.tokensPerSecond / variant.direct[index]!.tokensPerSecond)),
+    ttftBudget,
+    rateRatio,
+    ttftMet: overhead <= ttftBudget,
+    rateMet: rateRatio >= RATE_GOAL,
+    countCalls: median(variant.stages.map((stage) => stage.countCalls)),
+    /** Overhead minus retrieval minus the counting: what the socket and the app add besides. */
+    residual: overhead - median(variant.stages.map((stage) => stage.retrievalMs)) - median(variant.stages.map((stage) => stage.countingMs)),
+  };
+}
+
+export type ChatSummary = ReturnType<typeof summarize>;
+
+export interface ChatReportInput {
+  setup: string[][];
+  variants: ChatSummary[];
+  insufficient: number[];
+  insufficientRetrievals: number[];
+  insufficientReason: string;
+  insufficientRounds: number;
+  concurrency: Array<{ wallMs: number; answered: number; failures: string[]; ttftP50: number; ttftP95: number; ttftMax: number; countP50: number; countMax: number }>;
+  socketCount: number;
+  minTermCoverage: number;
+  unrelatedQuestion: string;
+  parallel: number;
+  /** LLM_CONTEXT_TOKENS: one llama-server slot. */
+  slotTokens: number;
+}
+
+const ms = (value: number) => `${fixed(value, 1)} ms`;
+const stageMedian = (stages: TtftStages[], pick: (stage: TtftStages) => number) => median(stages.map(pick));
+const tokensOf = (timings: StreamTiming[]) => `${median(timings.map((timing) => timing.tokens))} (${[...new Set(timings.map((timing) => timing.finishReason))].join(', ')})`;
+
+/** `bench/results/chat.md`'s section: setup, goals, where the time goes, the other paths, per round. */
+export function renderChatReport(input: ChatReportInput): string {
+  const lines = [
+    '## Embedded PGlite + stories260K',
+    '',
+    markdownTable(['', ''], input.setup),
+    '',
+    'ws = chat frame sent → first `token` frame received on a `ws` client; direct = the messages ws-chat built (captured from its chat model) streamed from the same llama-server with the `openai` client, same `max_tokens`, `temperature` and `stream_options`; tokens/s = (tokens − 1) ÷ (last − first token arrival), medians over the rounds (paired = median of the per-round difference or ratio). Retrieval = the `searchSimilarChunks` call ws-chat makes (embed + hybrid SQL), timed alone after each pair.',
+    '',
+    markdownTable(
+      ['top_k', 'chunks in prompt', 'prompt tokens', 'ws TTFT', 'direct TTFT', 'TTFT overhead (paired)', 'retrieval p50 + 15 ms', 'TTFT goal', 'ws tok/s', 'direct tok/s', 'ratio (paired)', 'tok/s goal'],
+      input.variants.map((summary) => [
+        summary.variant.topK,
+        summary.variant.sourceCount,
+        summary.variant.promptTokens,
+        ms(summary.wsTtft),
+        ms(summary.directTtft),
+        `${ms(summary.overhead)} (${ms(summary.pairedOverhead)})`,
+        ms(summary.ttftBudget),
+        summary.ttftMet ? '**met**' : '**not met**',
+        fixed(summary.wsRate, 0),
+        fixed(summary.directRate, 0),
+        `${fixed(summary.rateRatio, 3)} (${fixed(summary.pairedRatio, 3)})`,
+        summary.rateMet ? '**met**' : '**not met**',
+      ]),
+    ),
+    '',
+    variantNote(input),
+    '',
+    '### Where the ws time to first token goes',
+    '',
+    'Timestamps taken inside the app (the retrieval and the chat model are wrapped to note times; the token path is not), median per stage.',
+    '',
+    markdownTable(
+      ['stage', ...input.variants.map((summary) => `top_k ${summary.variant.topK}`)],
+      [
+        ['frame sent → retrieval starts (ws, JSON, zod, dispatch)', (stages: TtftStages[]) => ms(stageMedian(stages, (stage) => stage.dispatchMs))],
+        ['retrieval (in the app)', (stages: TtftStages[]) => ms(stageMedian(stages, (stage) => stage.retrievalMs))],
+        ['prompt token counting: calls (HTTP requests)', (stages: TtftStages[]) => `${stageMedian(stages, (stage) => stage.countCalls)} (${countRequests(stageMedian(stages, (stage) => stage.countCalls))})`],
+        ['prompt token counting: time', (stages: TtftStages[]) => ms(stageMedian(stages, (stage) => stage.countingMs))],
+        ['sufficiency, prompt assembly, `sources` frame', (stages: TtftStages[]) => ms(stageMedian(stages, (stage) => stage.promptOtherMs))],
+        ['`stream()` called → first token frame received', (stages: TtftStages[]) => ms(stageMedian(stages, (stage) => stage.streamToFirstTokenMs))],
+      ].map(([label, render]) => [label as string, ...input.variants.map((summary) => (render as (stages: TtftStages[]) => string)(summary.variant.stages))])
+        .concat([
+          ['direct TTFT, for comparison', ...input.variants.map((summary) => ms(summary.directTtft))],
+          ['`countPromptTokens` alone on the final prompt (p50 / p95)', ...input.variants.map((summary) => `${ms(median(summary.variant.promptCounts))} / ${ms(percentile(summary.variant.promptCounts, 95))}`)],
+          ['… of which `POST /apply-template` / `POST /tokenize` (raw fetch, p50)', ...input.variants.map((summary) => `${ms(median(summary.variant.applyTemplate))} / ${ms(median(summary.variant.tokenize))}`)],
+        ]),
+    ),
+    '',
+    ...input.variants.map(finding),
+    '',
+    '### Insufficient context (no model call)',
+    '',
+    `"${input.unrelatedQuestion}" → \`insufficient\` (reason \`${input.insufficientReason}\`) + \`done\`, chat frame sent → \`done\` received, ${input.insufficientRounds} rounds after 2 warm-up: ` +
+      `**p50 ${ms(median(input.insufficient))}**, p95 ${ms(percentile(input.insufficient, 95))}; its retrieval alone p50 ${ms(median(input.insufficientRetrievals))}. ` +
+      `Thresholds: the fixture's calibrated ones (they never refuse a non-empty result) with \`minTermCoverage\` ${input.minTermCoverage}, which the answered question clears.`,
+    '',
+    `### ${input.socketCount} concurrent sockets`,
+    '',
+    `Each of ${input.socketCount} sockets sends the chat frame (default top_k) at once; llama-server has ${input.parallel} slots. TTFT over the answered sockets.`,
+    '',
+    markdownTable(
+      ['run', 'wall', 'answered', 'TTFT p50', 'TTFT p95', 'TTFT max', 'prompt-count call p50 / max', 'not answered (error code)'],
+      input.concurrency.map((run, index) => [index + 1, ms(run.wallMs), `${run.answered}/${input.socketCount}`, ms(run.ttftP50), ms(run.ttftP95), ms(run.ttftMax), `${ms(run.countP50)} / ${ms(run.countMax)}`, summarizeFailures(run.failures)]),
+    ),
+    '',
+    ...input.variants.flatMap((summary) => perRound(summary)),
+  ];
+  return lines.join('\n');
+}
+
+function summarizeFailures(failures: string[]): string {
+  if (failures.length === 0) return '—';
+  const counts = new Map<string, number>();
+  for (const failure of failures) counts.set(failure, (counts.get(failure) ?? 0) + 1);
+  return [...counts].map(([failure, count]) => `${count}× ${failure}`).join(', ');
+}
+
+/** What the second top_k shows, from the numbers: an overflow (chunks dropped) or not. */
+function variantNote(input: ChatReportInput): string {
+  const [main, more] = input.variants;
+  if (!main || !more) return '';
+  const base = `top_k ${main.variant.topK} is the service default (\`RAG_TOP_K\`): ${main.variant.sourceCount} chunks, ${main.countCalls} prompt-count call(s).`;
+  if (more.countCalls <= 1) return `${base} top_k ${more.variant.topK} fits the ${input.slotTokens}-token slot too (${more.countCalls} count call).`;
+  const same = JSON.stringify(more.variant.messages) === JSON.stringify(main.variant.messages);
+  return (
+    `${base} top_k ${more.variant.topK} overflows the ${input.slotTokens}-token slot (minus max_tokens) with the fixture's 512-token vocabulary, so ws-chat counts every chunk and drops ` +
+    `${more.variant.topK - more.variant.sourceCount}: ${more.countCalls} count calls (${countRequests(more.countCalls)} HTTP requests) before streaming` +
+    (same ? `, ending with exactly the top_k ${main.variant.topK} prompt, so the two rows differ only by the overflow path.` : '.')
+  );
+}
+
+/** `countPromptTokens` is 2 requests (`/apply-template`, `/tokenize`), `countTokens` 1: the overflow path is 1 + chunks + 1 calls. */
+function countRequests(calls: number): number {
+  return calls <= 1 ? calls * 2 : 2 + (calls - 2) + 2;
+}
+
+function finding(summary: ChatSummary): string {
+  const { variant } = summary;
+  const counting = stageMedian(variant.stages, (stage) => stage.countingMs);
+  const label = `top_k ${variant.topK}`;
+  const ttft = summary.ttftMet
+    ? `${label}: TTFT goal met with ${ms(summary.ttftBudget - summary.overhead)} to spare; the prompt count took ${ms(counting)} of the overhead.`
+    : `**${label}: TTFT goal missed by ${ms(summary.overhead - summary.ttftBudget)}.** Beyond retrieval, the time goes to the prompt token count: ${ms(counting)} for ${summary.countCalls} call(s) ` +
+      `(${countRequests(summary.countCalls)} HTTP requests to llama-server, one after another, before the completion request is sent), against the ${TTFT_SLACK_MS} ms allowance; ` +
+      `the rest (socket, dispatch, prompt assembly, the model's own first token vs direct) is ${ms(summary.residual)}.`;
+  const rate = summary.rateMet
+    ? `${label}: tokens/s ratio ${fixed(summary.rateRatio, 3)} meets ≥ ${RATE_GOAL}.`
+    : `**${label}: tokens/s goal missed** (ratio ${fixed(summary.rateRatio, 3)}, paired ${fixed(summary.pairedRatio, 3)}): every token is one JSON frame through the app and \`ws\`, decoded by a client in the same process, on the same 2 loaded cores as llama-server.`;
+  return `${ttft}\n\n${rate}\n`;
+}
+
+function perRound(summary: ChatSummary): string[] {
+  const { variant } = summary;
+  return [
+    `### Per round, top_k ${variant.topK}`,
+    '',
+    markdownTable(
+      ['round', 'ws TTFT ms', 'direct TTFT ms', 'retrieval ms', 'in-app count ms', 'ws tok/s', 'direct tok/s', 'ws / direct tokens'],
+      variant.ws.map((timing, index) => [
+        index + 1,
+        fixed(timing.ttftMs, 1),
+        fixed(variant.direct[index]!.ttftMs, 1),
+        fixed(variant.retrievals[index]!, 1),
+        fixed(variant.stages[index]!.countingMs, 1),
+        fixed(timing.tokensPerSecond, 0),
+        fixed(variant.direct[index]!.tokensPerSecond, 0),
+        `${timing.tokens} / ${variant.direct[index]!.tokens}`,
+      ]),
+    ),
+    '',
+    `Tokens per answer (finish): ws ${tokensOf(variant.ws)}, direct ${tokensOf(variant.direct)}; the same prompt every round: ${variant.samePrompt ? 'yes' : 'NO'}.`,
+    '',
+  ];
+}
