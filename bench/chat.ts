@@ -2,11 +2,11 @@
 // the same prompt straight from the same llama-server, interleaved; retrieval p50 on its own;
 // the insufficient-context path; 20 concurrent sockets. See bench/results/chat.md.
 //
-//   npx tsx bench/chat.ts [--rounds 15] [--overflow-rounds 8] [--warmup 3] [--insufficient-rounds 20] [--sockets 20] [--concurrency-runs 3]
+//   npx tsx bench/chat.ts [--rounds 15] [--overflow-rounds 6] [--warmup 3] [--insufficient-rounds 20] [--sockets 20] [--concurrency-runs 2]
 import os from 'node:os';
 import { connectChatSocket } from '../functions/ws-chat/chat-socket-client.ts';
 import { benchConfig, benchModelSetting, commandLine, integerArgument, machineDescription, parseArguments, writeResults } from './support/bench-environment.ts';
-import { askConcurrently, askInsufficient, measurePaired, timeRetrieval, type PairedMeasurement } from './support/chat-measurements.ts';
+import { askConcurrently, askInsufficient, measurePaired, streamDirectConcurrently, timeRetrieval, type PairedMeasurement } from './support/chat-measurements.ts';
 import { RATE_GOAL, renderChatReport, summarize, TTFT_SLACK_MS } from './support/chat-report.ts';
 import { CHAT_DOCUMENTS, openChatBench } from './support/chat-setup.ts';
 import { fixed, median } from './support/stats.ts';
@@ -21,10 +21,10 @@ const argv = process.argv.slice(2);
 const parsed = parseArguments(argv);
 const rounds = integerArgument(parsed, 'rounds', 15);
 const warmup = integerArgument(parsed, 'warmup', 3);
-const overflowRounds = integerArgument(parsed, 'overflow-rounds', 8);
+const overflowRounds = integerArgument(parsed, 'overflow-rounds', 6);
 const insufficientRounds = integerArgument(parsed, 'insufficient-rounds', 20);
 const socketCount = integerArgument(parsed, 'sockets', 20);
-const concurrencyRuns = integerArgument(parsed, 'concurrency-runs', 3);
+const concurrencyRuns = integerArgument(parsed, 'concurrency-runs', 2);
 const llmSettings = { LLM_CONTEXT_TOKENS: String(LLAMA_CTX_SIZE / LLAMA_PARALLEL), LLM_MAX_TOKENS: '128', LLM_TEMPERATURE: '0' };
 const config = benchConfig(llmSettings);
 
@@ -55,8 +55,15 @@ try {
     insufficientRetrievals.push(retrievalMs);
   }
 
+  // Interleaved with the same burst of direct streams, which shows what llama-server alone takes.
   const concurrency: Array<Awaited<ReturnType<typeof askConcurrently>>> = [];
-  for (let run = 0; run < concurrencyRuns; run++) concurrency.push(await askConcurrently(bench, socketCount, QUESTION));
+  const directConcurrency: typeof concurrency = [];
+  const [main] = variants;
+  for (let run = 0; run < concurrencyRuns; run++) {
+    concurrency.push(await askConcurrently(bench, socketCount, QUESTION));
+    directConcurrency.push(await streamDirectConcurrently(bench, socketCount, main!.messages, main!.settings));
+    console.error(`concurrency run ${run + 1}: ws ${fixed(concurrency.at(-1)!.wallMs, 0)} ms, direct ${fixed(directConcurrency.at(-1)!.wallMs, 0)} ms`);
+  }
   const loadAfter = os.loadavg();
 
   const summaries = variants.map(summarize);
@@ -71,7 +78,7 @@ try {
   }
   console.error(`insufficient path p50 ${fixed(median(insufficient), 1)} ms; ${socketCount} sockets: wall ${concurrency.map((run) => fixed(run.wallMs, 0)).join('/')} ms (${seconds.toFixed(0)} s total)`);
   const markdown = renderChatReport({
-    variants: summaries, insufficient, insufficientRetrievals, insufficientReason, insufficientRounds, concurrency, socketCount,
+    variants: summaries, insufficient, insufficientRetrievals, insufficientReason, insufficientRounds, concurrency, directConcurrency, socketCount,
     setup: [
       ['date', new Date().toISOString()],
       ['machine', machineDescription()],

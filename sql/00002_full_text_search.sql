@@ -16,4 +16,6 @@ ALTER TABLE knowledge_chunks ADD COLUMN search_vector tsvector GENERATED ALWAYS 
   to_tsvector('simple'::regconfig, coalesce(search_text, content))
 ) STORED;
 
-CREATE INDEX knowledge_chunks_search_vector ON knowledge_chunks USING gin (search_vector);
+-- fastupdate off: with it, new rows wait in a pending list that every search scans linearly
+-- until VACUUM merges it, and PGlite runs no autovacuum. Writes are rare here, reads are not.
+CREATE INDEX knowledge_chunks_search_vector ON knowledge_chunks USING gin (search_vector) WITH (fastupdate = off);

@@ -238,3 +238,15 @@ export async function askConcurrently(bench: ChatBench, sockets: number, questio
     await Promise.all(clients.map((client) => client.close()));
   }
 }
+
+/** The same burst straight to llama-server: `streams` direct streams of `messages` at once. */
+export async function streamDirectConcurrently(bench: ChatBench, streams: number, messages: ChatMessage[], settings: { maxTokens: number; temperature: number }) {
+  const direct = directStreamer(bench);
+  const startedAt = performance.now();
+  const results = await Promise.allSettled(Array.from({ length: streams }, () => direct(messages, settings)));
+  const wallMs = performance.now() - startedAt;
+  const answered = results.flatMap((result) => (result.status === 'fulfilled' && (result.value.finishReason === 'stop' || result.value.finishReason === 'length') ? [result.value] : []));
+  const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason instanceof Error ? result.reason.message.slice(0, 80) : String(result.reason)] : []));
+  const ttfts = answered.map((timing) => timing.ttftMs);
+  return { wallMs, answered: answered.length, failures, ttftP50: median(ttfts), ttftP95: percentile(ttfts, 95), ttftMax: Math.max(...ttfts), countP50: Number.NaN, countMax: Number.NaN };
+}

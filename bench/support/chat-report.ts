@@ -38,6 +38,18 @@ export function summarize(variant: PairedMeasurement) {
 
 export type ChatSummary = ReturnType<typeof summarize>;
 
+export interface ConcurrencyRun {
+  wallMs: number;
+  answered: number;
+  failures: string[];
+  ttftP50: number;
+  ttftP95: number;
+  ttftMax: number;
+  /** Prompt-count calls during the burst (ws only). */
+  countP50: number;
+  countMax: number;
+}
+
 export interface ChatReportInput {
   setup: string[][];
   variants: ChatSummary[];
@@ -45,7 +57,9 @@ export interface ChatReportInput {
   insufficientRetrievals: number[];
   insufficientReason: string;
   insufficientRounds: number;
-  concurrency: Array<{ wallMs: number; answered: number; failures: string[]; ttftP50: number; ttftP95: number; ttftMax: number; countP50: number; countMax: number }>;
+  concurrency: ConcurrencyRun[];
+  /** The same bursts as direct streams of the captured prompt, interleaved with `concurrency`. */
+  directConcurrency: ConcurrencyRun[];
   socketCount: number;
   minTermCoverage: number;
   unrelatedQuestion: string;
@@ -118,16 +132,28 @@ export function renderChatReport(input: ChatReportInput): string {
     '',
     `### ${input.socketCount} concurrent sockets`,
     '',
-    `Each of ${input.socketCount} sockets sends the chat frame (default top_k) at once; llama-server has ${input.parallel} slots. TTFT over the answered sockets.`,
+    `Each of ${input.socketCount} sockets sends the chat frame (default top_k) at once; llama-server has ${input.parallel} slots. Each ws burst is followed by the same burst as ${input.socketCount} direct streams of the captured prompt. TTFT over the answered ones, from each one's send.`,
     '',
     markdownTable(
-      ['run', 'wall', 'answered', 'TTFT p50', 'TTFT p95', 'TTFT max', 'prompt-count call p50 / max', 'not answered (error code)'],
-      input.concurrency.map((run, index) => [index + 1, ms(run.wallMs), `${run.answered}/${input.socketCount}`, ms(run.ttftP50), ms(run.ttftP95), ms(run.ttftMax), `${ms(run.countP50)} / ${ms(run.countMax)}`, summarizeFailures(run.failures)]),
+      ['run', 'path', 'wall', 'answered', 'TTFT p50', 'TTFT p95', 'TTFT max', 'prompt-count call p50 / max', 'not answered (error)'],
+      input.concurrency.flatMap((run, index) => [run, input.directConcurrency[index]].filter((entry) => entry !== undefined).map((entry, pathIndex) => [
+        index + 1, pathIndex === 0 ? 'ws' : 'direct', ms(entry.wallMs), `${entry.answered}/${input.socketCount}`, ms(entry.ttftP50), ms(entry.ttftP95), ms(entry.ttftMax),
+        pathIndex === 0 ? `${ms(entry.countP50)} / ${ms(entry.countMax)}` : '—', summarizeFailures(entry.failures),
+      ])),
     ),
+    '',
+    concurrencyNote(input),
     '',
     ...input.variants.flatMap((summary) => perRound(summary)),
   ];
   return lines.join('\n');
+}
+
+function concurrencyNote(input: ChatReportInput): string {
+  const ws = median(input.concurrency.map((run) => run.wallMs));
+  const direct = median(input.directConcurrency.map((run) => run.wallMs));
+  const answered = input.concurrency.every((run) => run.answered === input.socketCount);
+  return `Median wall: ws ${ms(ws)}, direct ${ms(direct)} (ws ÷ direct ${fixed(ws / direct, 2)}); every socket answered in every run: ${answered ? 'yes' : '**no**'}.`;
 }
 
 function summarizeFailures(failures: string[]): string {
