@@ -2,12 +2,12 @@
 // the same prompt straight from the same llama-server, interleaved; retrieval p50 on its own;
 // the insufficient-context path; 20 concurrent sockets. See bench/results/chat.md.
 //
-//   npx tsx bench/chat.ts [--rounds 15] [--overflow-rounds 6] [--warmup 3] [--insufficient-rounds 20] [--sockets 20] [--concurrency-runs 2]
+//   npx tsx bench/chat.ts [--rounds 15] [--overflow-rounds 8] [--warmup 3] [--insufficient-rounds 20] [--sockets 20] [--concurrency-runs 2]
 import os from 'node:os';
 import { connectChatSocket } from '../functions/ws-chat/chat-socket-client.ts';
 import { benchConfig, benchModelSetting, commandLine, integerArgument, machineDescription, parseArguments, writeResults } from './support/bench-environment.ts';
-import { askConcurrently, askInsufficient, measurePaired, streamDirectConcurrently, timeRetrieval, type PairedMeasurement } from './support/chat-measurements.ts';
-import { RATE_GOAL, renderChatReport, summarize, TTFT_SLACK_MS } from './support/chat-report.ts';
+import { askConcurrently, askInsufficient, measurePaired, streamDirectConcurrently, timeRetrieval, withLlamaWork, type PairedMeasurement } from './support/chat-measurements.ts';
+import { type ConcurrencyRun, RATE_GOAL, renderChatReport, summarize, TTFT_SLACK_MS } from './support/chat-report.ts';
 import { CHAT_DOCUMENTS, openChatBench } from './support/chat-setup.ts';
 import { fixed, median } from './support/stats.ts';
 
@@ -21,7 +21,7 @@ const argv = process.argv.slice(2);
 const parsed = parseArguments(argv);
 const rounds = integerArgument(parsed, 'rounds', 15);
 const warmup = integerArgument(parsed, 'warmup', 3);
-const overflowRounds = integerArgument(parsed, 'overflow-rounds', 6);
+const overflowRounds = integerArgument(parsed, 'overflow-rounds', 8);
 const insufficientRounds = integerArgument(parsed, 'insufficient-rounds', 20);
 const socketCount = integerArgument(parsed, 'sockets', 20);
 const concurrencyRuns = integerArgument(parsed, 'concurrency-runs', 2);
@@ -55,13 +55,18 @@ try {
     insufficientRetrievals.push(retrievalMs);
   }
 
-  // Interleaved with the same burst of direct streams, which shows what llama-server alone takes.
-  const concurrency: Array<Awaited<ReturnType<typeof askConcurrently>>> = [];
-  const directConcurrency: typeof concurrency = [];
+  // Interleaved with the same burst of direct streams (order alternating), which shows what
+  // llama-server alone takes. First one stream per slot, so every slot holds the prompt in its
+  // cache; otherwise whichever burst came first would pay for evaluating it on the idle slot.
+  const concurrency: ConcurrencyRun[] = [];
+  const directConcurrency: ConcurrencyRun[] = [];
   const [main] = variants;
+  await streamDirectConcurrently(bench, LLAMA_PARALLEL, main!.messages, main!.settings);
   for (let run = 0; run < concurrencyRuns; run++) {
-    concurrency.push(await askConcurrently(bench, socketCount, QUESTION));
-    directConcurrency.push(await streamDirectConcurrently(bench, socketCount, main!.messages, main!.settings));
+    const runWs = async () => void concurrency.push(await withLlamaWork(bench, () => askConcurrently(bench, socketCount, QUESTION)));
+    const runDirect = async () => void directConcurrency.push(await withLlamaWork(bench, () => streamDirectConcurrently(bench, socketCount, main!.messages, main!.settings)));
+    if (run % 2 === 0) await runWs().then(runDirect);
+    else await runDirect().then(runWs);
     console.error(`concurrency run ${run + 1}: ws ${fixed(concurrency.at(-1)!.wallMs, 0)} ms, direct ${fixed(directConcurrency.at(-1)!.wallMs, 0)} ms`);
   }
   const loadAfter = os.loadavg();

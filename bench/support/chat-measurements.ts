@@ -23,6 +23,8 @@ export interface TtftStages {
   /** `countPromptTokens` / `countTokens` calls: HTTP round trips to llama-server. */
   countingMs: number;
   countCalls: number;
+  /** HTTP requests those calls made: `countPromptTokens` = `/apply-template` + `/tokenize`, `countTokens` = `/tokenize`. */
+  countRequests: number;
   /** Sufficiency decision, prompt assembly, the `sources` frame: the rest before `stream()`. */
   promptOtherMs: number;
   /** `stream()` called → first `token` frame at the client: llama-server's TTFT plus the way back. */
@@ -57,6 +59,7 @@ function stagesOf(probe: AnswerProbe, sentAt: number, firstTokenAt: number): Ttf
     retrievalMs: probe.retrieveEnded! - probe.retrieveStarted!,
     countingMs,
     countCalls: probe.counts.length,
+    countRequests: probe.counts.reduce((sum, count) => sum + (count.kind === 'prompt' ? 2 : 1), 0),
     promptOtherMs: probe.streamCalled! - probe.retrieveEnded! - countingMs,
     streamToFirstTokenMs: firstTokenAt - probe.streamCalled!,
   };
@@ -249,4 +252,24 @@ export async function streamDirectConcurrently(bench: ChatBench, streams: number
   const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason instanceof Error ? result.reason.message.slice(0, 80) : String(result.reason)] : []));
   const ttfts = answered.map((timing) => timing.ttftMs);
   return { wallMs, answered: answered.length, failures, ttftP50: median(ttfts), ttftP95: percentile(ttfts, 95), ttftMax: Math.max(...ttfts), countP50: Number.NaN, countMax: Number.NaN };
+}
+
+const COUNTERS = ['prompt_tokens_total', 'prompt_seconds_total', 'tokens_predicted_total', 'tokens_predicted_seconds_total', 'n_decode_total'] as const;
+export type LlamaCounters = Record<(typeof COUNTERS)[number], number>;
+
+/** llama-server's cumulative `/metrics` counters (it runs with `--metrics`). */
+export async function llamaCounters(bench: ChatBench): Promise<LlamaCounters> {
+  const response = await extensionFetch(`${bench.llama.origin}/metrics`, { headers: { Authorization: `Bearer ${bench.llama.apiKey}` } });
+  const text = await response.text();
+  const value = (name: string) => Number(new RegExp(`^llamacpp:${name} ([\\d.e+-]+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return Object.fromEntries(COUNTERS.map((name) => [name, value(name)])) as LlamaCounters;
+}
+
+/** Runs `burst` and returns its result with what llama-server did meanwhile (counter deltas). */
+export async function withLlamaWork<T>(bench: ChatBench, burst: () => Promise<T>): Promise<T & { llama: LlamaCounters }> {
+  const before = await llamaCounters(bench);
+  const result = await burst();
+  const after = await llamaCounters(bench);
+  const llama = Object.fromEntries(COUNTERS.map((name) => [name, after[name] - before[name]])) as LlamaCounters;
+  return { ...result, llama };
 }

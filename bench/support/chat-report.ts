@@ -1,4 +1,4 @@
-import type { PairedMeasurement, StreamTiming, TtftStages } from './chat-measurements.ts';
+import type { LlamaCounters, PairedMeasurement, StreamTiming, TtftStages } from './chat-measurements.ts';
 import { fixed, markdownTable, median, percentile } from './stats.ts';
 
 /** Allowed TTFT overhead beyond retrieval p50 (issue 5). */
@@ -31,6 +31,12 @@ export function summarize(variant: PairedMeasurement) {
     ttftMet: overhead <= ttftBudget,
     rateMet: rateRatio >= RATE_GOAL,
     countCalls: median(variant.stages.map((stage) => stage.countCalls)),
+    countRequests: median(variant.stages.map((stage) => stage.countRequests)),
+    /** Interquartile range of the per-round overhead: how much a verdict near the line can be trusted. */
+    overheadSpread: [
+      percentile(variant.ws.map((timing, index) => timing.ttftMs - variant.direct[index]!.ttftMs), 25),
+      percentile(variant.ws.map((timing, index) => timing.ttftMs - variant.direct[index]!.ttftMs), 75),
+    ] as const,
     /** Overhead minus retrieval minus the counting: what the socket and the app add besides. */
     residual: overhead - median(variant.stages.map((stage) => stage.retrievalMs)) - median(variant.stages.map((stage) => stage.countingMs)),
   };
@@ -48,6 +54,8 @@ export interface ConcurrencyRun {
   /** Prompt-count calls during the burst (ws only). */
   countP50: number;
   countMax: number;
+  /** What llama-server did during the burst (`/metrics` deltas). */
+  llama: LlamaCounters;
 }
 
 export interface ChatReportInput {
@@ -105,24 +113,19 @@ export function renderChatReport(input: ChatReportInput): string {
     '',
     'Timestamps taken inside the app (the retrieval and the chat model are wrapped to note times; the token path is not), median per stage.',
     '',
-    markdownTable(
-      ['stage', ...input.variants.map((summary) => `top_k ${summary.variant.topK}`)],
-      [
-        ['frame sent → retrieval starts (ws, JSON, zod, dispatch)', (stages: TtftStages[]) => ms(stageMedian(stages, (stage) => stage.dispatchMs))],
-        ['retrieval (in the app)', (stages: TtftStages[]) => ms(stageMedian(stages, (stage) => stage.retrievalMs))],
-        ['prompt token counting: calls (HTTP requests)', (stages: TtftStages[]) => `${stageMedian(stages, (stage) => stage.countCalls)} (${countRequests(stageMedian(stages, (stage) => stage.countCalls))})`],
-        ['prompt token counting: time', (stages: TtftStages[]) => ms(stageMedian(stages, (stage) => stage.countingMs))],
-        ['sufficiency, prompt assembly, `sources` frame', (stages: TtftStages[]) => ms(stageMedian(stages, (stage) => stage.promptOtherMs))],
-        ['`stream()` called → first token frame received', (stages: TtftStages[]) => ms(stageMedian(stages, (stage) => stage.streamToFirstTokenMs))],
-      ].map(([label, render]) => [label as string, ...input.variants.map((summary) => (render as (stages: TtftStages[]) => string)(summary.variant.stages))])
-        .concat([
-          ['direct TTFT, for comparison', ...input.variants.map((summary) => ms(summary.directTtft))],
-          ['`countPromptTokens` alone on the final prompt (p50 / p95)', ...input.variants.map((summary) => `${ms(median(summary.variant.promptCounts))} / ${ms(percentile(summary.variant.promptCounts, 95))}`)],
-          ['… of which `POST /apply-template` / `POST /tokenize` (raw fetch, p50)', ...input.variants.map((summary) => `${ms(median(summary.variant.applyTemplate))} / ${ms(median(summary.variant.tokenize))}`)],
-        ]),
-    ),
+    markdownTable(['stage', ...input.variants.map((summary) => `top_k ${summary.variant.topK}`)], [
+      stageRow(input, 'frame sent → retrieval starts (ws, JSON, zod, dispatch)', (stages) => ms(stageMedian(stages, (stage) => stage.dispatchMs))),
+      stageRow(input, 'retrieval (in the app)', (stages) => ms(stageMedian(stages, (stage) => stage.retrievalMs))),
+      stageRow(input, 'prompt token counting: calls (HTTP requests)', (stages) => `${stageMedian(stages, (stage) => stage.countCalls)} (${stageMedian(stages, (stage) => stage.countRequests)})`),
+      stageRow(input, 'prompt token counting: time', (stages) => ms(stageMedian(stages, (stage) => stage.countingMs))),
+      stageRow(input, 'sufficiency, prompt assembly, `sources` frame', (stages) => ms(stageMedian(stages, (stage) => stage.promptOtherMs))),
+      stageRow(input, '`stream()` called → first token frame received', (stages) => ms(stageMedian(stages, (stage) => stage.streamToFirstTokenMs))),
+      ['direct TTFT, for comparison', ...input.variants.map((summary) => ms(summary.directTtft))],
+      ['`countPromptTokens` alone on the final prompt (p50 / p95)', ...input.variants.map((summary) => `${ms(median(summary.variant.promptCounts))} / ${ms(percentile(summary.variant.promptCounts, 95))}`)],
+      ['… of which `POST /apply-template` / `POST /tokenize` (raw fetch, p50)', ...input.variants.map((summary) => `${ms(median(summary.variant.applyTemplate))} / ${ms(median(summary.variant.tokenize))}`)],
+    ]),
     '',
-    ...input.variants.map(finding),
+    input.variants.map(finding).join('\n\n'),
     '',
     '### Insufficient context (no model call)',
     '',
@@ -132,13 +135,16 @@ export function renderChatReport(input: ChatReportInput): string {
     '',
     `### ${input.socketCount} concurrent sockets`,
     '',
-    `Each of ${input.socketCount} sockets sends the chat frame (default top_k) at once; llama-server has ${input.parallel} slots. Each ws burst is followed by the same burst as ${input.socketCount} direct streams of the captured prompt. TTFT over the answered ones, from each one's send.`,
+    `Each of ${input.socketCount} sockets sends the chat frame (default top_k) at once; llama-server has ${input.parallel} slots. Each ws burst is paired with the same burst as ${input.socketCount} direct streams of the captured prompt (order alternating; one stream per slot first, so both slots hold the prompt in their cache). TTFT over the answered ones, from each one's send.`,
     '',
     markdownTable(
-      ['run', 'path', 'wall', 'answered', 'TTFT p50', 'TTFT p95', 'TTFT max', 'prompt-count call p50 / max', 'not answered (error)'],
+      ['run', 'path', 'wall', 'answered', 'TTFT p50', 'TTFT p95', 'TTFT max', 'prompt-count call p50 / max', 'llama-server: prompt tokens evaluated (s)', 'generated tokens (s)', 'not answered (error)'],
       input.concurrency.flatMap((run, index) => [run, input.directConcurrency[index]].filter((entry) => entry !== undefined).map((entry, pathIndex) => [
         index + 1, pathIndex === 0 ? 'ws' : 'direct', ms(entry.wallMs), `${entry.answered}/${input.socketCount}`, ms(entry.ttftP50), ms(entry.ttftP95), ms(entry.ttftMax),
-        pathIndex === 0 ? `${ms(entry.countP50)} / ${ms(entry.countMax)}` : '—', summarizeFailures(entry.failures),
+        pathIndex === 0 ? `${ms(entry.countP50)} / ${ms(entry.countMax)}` : '—',
+        `${entry.llama.prompt_tokens_total} (${fixed(entry.llama.prompt_seconds_total, 1)} s)`,
+        `${entry.llama.tokens_predicted_total} (${fixed(entry.llama.tokens_predicted_seconds_total, 1)} s)`,
+        summarizeFailures(entry.failures),
       ])),
     ),
     '',
@@ -153,7 +159,11 @@ function concurrencyNote(input: ChatReportInput): string {
   const ws = median(input.concurrency.map((run) => run.wallMs));
   const direct = median(input.directConcurrency.map((run) => run.wallMs));
   const answered = input.concurrency.every((run) => run.answered === input.socketCount);
-  return `Median wall: ws ${ms(ws)}, direct ${ms(direct)} (ws ÷ direct ${fixed(ws / direct, 2)}); every socket answered in every run: ${answered ? 'yes' : '**no**'}.`;
+  const generated = median(input.concurrency.map((run) => run.llama.tokens_predicted_total));
+  return (
+    `Median wall: ws ${ms(ws)}, direct ${ms(direct)} (ws ÷ direct ${fixed(ws / direct, 2)}); every socket answered in every run: ${answered ? 'yes' : '**no**'}. ` +
+    `Aggregate: ${generated} tokens in ${ms(ws)} = ${fixed(generated / (ws / 1000), 0)} tok/s over ${input.parallel} slots through ws (${fixed(generated / (direct / 1000), 0)} direct).`
+  );
 }
 
 function summarizeFailures(failures: string[]): string {
@@ -172,14 +182,13 @@ function variantNote(input: ChatReportInput): string {
   const same = JSON.stringify(more.variant.messages) === JSON.stringify(main.variant.messages);
   return (
     `${base} top_k ${more.variant.topK} overflows the ${input.slotTokens}-token slot (minus max_tokens) with the fixture's 512-token vocabulary, so ws-chat counts every chunk and drops ` +
-    `${more.variant.topK - more.variant.sourceCount}: ${more.countCalls} count calls (${countRequests(more.countCalls)} HTTP requests) before streaming` +
+    `${more.variant.topK - more.variant.sourceCount}: ${more.countCalls} count calls (${more.countRequests} HTTP requests) before streaming` +
     (same ? `, ending with exactly the top_k ${main.variant.topK} prompt, so the two rows differ only by the overflow path.` : '.')
   );
 }
 
-/** `countPromptTokens` is 2 requests (`/apply-template`, `/tokenize`), `countTokens` 1: the overflow path is 1 + chunks + 1 calls. */
-function countRequests(calls: number): number {
-  return calls <= 1 ? calls * 2 : 2 + (calls - 2) + 2;
+function stageRow(input: ChatReportInput, label: string, render: (stages: TtftStages[]) => string): string[] {
+  return [label, ...input.variants.map((summary) => render(summary.variant.stages))];
 }
 
 function finding(summary: ChatSummary): string {
@@ -187,14 +196,15 @@ function finding(summary: ChatSummary): string {
   const counting = stageMedian(variant.stages, (stage) => stage.countingMs);
   const label = `top_k ${variant.topK}`;
   const ttft = summary.ttftMet
-    ? `${label}: TTFT goal met with ${ms(summary.ttftBudget - summary.overhead)} to spare; the prompt count took ${ms(counting)} of the overhead.`
+    ? `${label}: TTFT goal met with ${ms(summary.ttftBudget - summary.overhead)} to spare; the prompt count (${summary.countRequests} HTTP requests) took ${ms(counting)} of the ${TTFT_SLACK_MS} ms allowance.`
     : `**${label}: TTFT goal missed by ${ms(summary.overhead - summary.ttftBudget)}.** Beyond retrieval, the time goes to the prompt token count: ${ms(counting)} for ${summary.countCalls} call(s) ` +
-      `(${countRequests(summary.countCalls)} HTTP requests to llama-server, one after another, before the completion request is sent), against the ${TTFT_SLACK_MS} ms allowance; ` +
+      `(${summary.countRequests} HTTP requests to llama-server, one after another, before the completion request is sent), against the ${TTFT_SLACK_MS} ms allowance; ` +
       `the rest (socket, dispatch, prompt assembly, the model's own first token vs direct) is ${ms(summary.residual)}.`;
   const rate = summary.rateMet
     ? `${label}: tokens/s ratio ${fixed(summary.rateRatio, 3)} meets ≥ ${RATE_GOAL}.`
     : `**${label}: tokens/s goal missed** (ratio ${fixed(summary.rateRatio, 3)}, paired ${fixed(summary.pairedRatio, 3)}): every token is one JSON frame through the app and \`ws\`, decoded by a client in the same process, on the same 2 loaded cores as llama-server.`;
-  return `${ttft}\n\n${rate}\n`;
+  const spread = `Per-round overhead p25–p75: ${ms(summary.overheadSpread[0])} – ${ms(summary.overheadSpread[1])}.`;
+  return `${ttft} ${spread}\n\n${rate}`;
 }
 
 function perRound(summary: ChatSummary): string[] {

@@ -11,7 +11,7 @@ export const RRF_K = 60;
 export const DEFAULT_HYBRID_SETTINGS: HybridSettings = { vectorWeight: 1, textWeight: 2, candidates: 10 };
 
 /** Chunks a term may occur in and still select candidates for full-text ranking (see textTerms). */
-export const COMMON_TERM_CHUNKS = Number(process.env.TUNE_CAP ?? 100);
+export const COMMON_TERM_CHUNKS = 100;
 
 // pgvector's default hnsw.ef_search: a LIMIT above it needs a larger one (set per transaction).
 const DEFAULT_EF_SEARCH = 40;
