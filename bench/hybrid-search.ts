@@ -1,6 +1,6 @@
 // Hybrid search latency against vector-only search, side by side in one run.
 //
-//   npx tsx bench/hybrid-search.ts [--embedded-chunks 10000] [--server-chunks 100000] [--rounds 5] [--out bench/results/hybrid-search.md]
+//   npx tsx bench/hybrid-search.ts [--embedded-chunks 10000] [--server-chunks 100000] [--rounds 5] [--ef-search 100] [--out bench/results/hybrid-search.md]
 //
 // Embedded lane: a throwaway PGlite in a temporary folder. Server lane (skipped without it):
 // BENCH_DATABASE_URL, a database the benchmark may wipe (its name must end in _bench), e.g.
@@ -20,6 +20,7 @@ import type { Sql } from 'postgres';
 import { openDatabase, type Database } from '../lib/db/connect.ts';
 import { createPostgresStore } from '../lib/db/knowledge-store.ts';
 import { runMigrations } from '../lib/db/migrate.ts';
+import { DEFAULT_HNSW_EF_SEARCH } from '../lib/db/search-query.ts';
 import type { SearchMode, SearchOptions } from '../lib/knowledge/types.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -33,6 +34,8 @@ const { values } = parseArgs({
     'embedded-chunks': { type: 'string', default: '10000' },
     'server-chunks': { type: 'string', default: '100000' },
     rounds: { type: 'string', default: '5' },
+    // The session's hnsw.ef_search (RAG_HNSW_EF_SEARCH): the vector ranking's cost in both modes.
+    'ef-search': { type: 'string', default: String(DEFAULT_HNSW_EF_SEARCH) },
     out: { type: 'string', default: 'bench/results/hybrid-search.md' },
   },
 });
@@ -112,8 +115,8 @@ function percentile(values: number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
 }
 
-async function measure(sql: Sql, questions: string[], rounds: number) {
-  const store = createPostgresStore(sql);
+async function measure(sql: Sql, questions: string[], rounds: number, efSearch: number) {
+  const store = createPostgresStore(sql, { efSearch });
   const next = random(7);
   const queries = questions.map((text) => ({ text, embedding: unitVector(next) }));
   const timings: Record<SearchMode, number[]> = { vector: [], text: [], hybrid: [] };
@@ -144,13 +147,13 @@ async function measure(sql: Sql, questions: string[], rounds: number) {
 }
 
 async function runLane(lane: string, database: Database, chunks: number, sentences: string[], questions: string[], rounds: number): Promise<LaneResult> {
-  await database.sql`DROP TABLE IF EXISTS knowledge_chunks, knowledge_documents, schema_migrations CASCADE`;
+  await database.sql`DROP TABLE IF EXISTS knowledge_chunks, knowledge_documents, knowledge_lexemes, schema_migrations CASCADE`;
   await runMigrations(database.sql);
   const [version] = await database.sql<{ version: string }[]>`SELECT split_part(version(), ' ', 2) AS version`;
   console.error(`${lane}: loading ${chunks} chunks`);
   const loadSeconds = await seed(database.sql, chunks, sentences);
   console.error(`${lane}: loaded in ${loadSeconds.toFixed(0)} s; measuring`);
-  const { timings, textMatches } = await measure(database.sql, questions, rounds);
+  const { timings, textMatches } = await measure(database.sql, questions, rounds, database.efSearch);
   const result: LaneResult = {
     lane,
     server: `PostgreSQL ${version!.version}`,
@@ -169,7 +172,7 @@ function report(results: LaneResult[], rounds: number, questions: number): strin
   const lines = [
     '# Hybrid search vs vector-only search',
     '',
-    `\`npx tsx bench/hybrid-search.ts\` (${new Date().toISOString().slice(0, 10)}, ${rounds} rounds × ${questions} questions per mode, top_k ${TOP_K}, interleaved).`,
+    `\`npx tsx bench/hybrid-search.ts\` (${new Date().toISOString().slice(0, 10)}, ${rounds} rounds × ${questions} questions per mode, top_k ${TOP_K}, hnsw.ef_search ${values['ef-search']}, interleaved).`,
     'Chunks: random unit vectors (384 d) + 3–7 sentences drawn from the evaluation set\'s real READMEs and Chinese manual pages;',
     'queries: the set\'s questions with random vectors. Both modes through `createPostgresStore(...).search`.',
     '',
@@ -194,7 +197,7 @@ async function main() {
   const embeddedChunks = Number(values['embedded-chunks']);
   if (embeddedChunks > 0) {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'local-rag-bench-'));
-    const database = await openDatabase({ url: undefined, dataDir, poolSize: 1, migrateOnStart: false });
+    const database = await openDatabase({ url: undefined, dataDir, poolSize: 1, migrateOnStart: false }, { efSearch: Number(values['ef-search']) });
     try {
       results.push(await runLane('embedded (PGlite)', database, embeddedChunks, sentences, questions, rounds));
     } finally {
@@ -208,7 +211,7 @@ async function main() {
   if (serverUrl && serverChunks > 0) {
     const name = decodeURIComponent(new URL(serverUrl).pathname.slice(1));
     if (!name.endsWith('_bench')) throw new Error(`BENCH_DATABASE_URL names database "${name}"; the benchmark wipes it, so its name must end in _bench`);
-    const database = await openDatabase({ url: serverUrl, dataDir: '', poolSize: 1, migrateOnStart: false });
+    const database = await openDatabase({ url: serverUrl, dataDir: '', poolSize: 1, migrateOnStart: false }, { efSearch: Number(values['ef-search']) });
     try {
       results.push(await runLane('server', database, serverChunks, sentences, questions, rounds));
     } finally {

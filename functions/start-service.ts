@@ -77,7 +77,7 @@ export async function startService(config: Config, runtime: RuntimeAdapter, log:
     for (let attempt = 1; !stopped; attempt++) {
       try {
         state.setReason(`connecting to the database (attempt ${attempt})`);
-        database = await openDatabase(config.database);
+        database = await openDatabase(config.database, { efSearch: config.retrieval.efSearch });
         await database.sql`SELECT 1`;
         break;
       } catch (error) {
@@ -108,7 +108,7 @@ export async function startService(config: Config, runtime: RuntimeAdapter, log:
       throw new FatalStartupError(error.message);
     });
     log('info', 'embedding model ready', { model: embedder.modelId, dimensions: embedder.dimensions, load_ms: Date.now() - started });
-    state.setReady({ store: createPostgresStore(database.sql), embedder, chunking: config.chunking });
+    state.setReady({ store: createPostgresStore(database.sql, { efSearch: database.efSearch }), embedder, chunking: config.chunking });
   };
 
   const ready = initialise().catch((error: Error) => {

@@ -67,6 +67,7 @@ const environmentSchema = z.object({
   RAG_HYBRID_VECTOR_WEIGHT: z.coerce.number().min(0).max(100).default(1),
   RAG_HYBRID_TEXT_WEIGHT: z.coerce.number().min(0).max(100).default(2),
   RAG_HYBRID_CANDIDATES: integer(10, 1, 1000),
+  RAG_HNSW_EF_SEARCH: integer(100, 10, 1000),
   API_KEY: optionalString,
   MAX_DOCUMENT_BYTES: integer(1024 * 1024, 1),
 
@@ -109,6 +110,8 @@ export interface Config {
     minScore?: number;
     /** Reciprocal-rank-fusion weights and per-ranking candidate count of hybrid search. */
     hybrid: { vectorWeight: number; textWeight: number; candidates: number };
+    /** pgvector `hnsw.ef_search` of every connection: HNSW candidates per search (recall against speed). */
+    efSearch: number;
   };
   apiKey?: string;
   maxDocumentBytes: number;
@@ -171,6 +174,7 @@ export function loadConfig(environment: Environment): Config {
       topK: value.RAG_TOP_K,
       minScore: value.RAG_MIN_SCORE,
       hybrid: { vectorWeight: value.RAG_HYBRID_VECTOR_WEIGHT, textWeight: value.RAG_HYBRID_TEXT_WEIGHT, candidates: value.RAG_HYBRID_CANDIDATES },
+      efSearch: value.RAG_HNSW_EF_SEARCH,
     },
     apiKey: value.API_KEY,
     maxDocumentBytes: value.MAX_DOCUMENT_BYTES,

@@ -53,9 +53,9 @@ async function main(): Promise<number> {
     } else {
       dataDir = await mkdtemp(path.join(tmpdir(), 'local-rag-eval-'));
       // Never DATABASE_URL: the evaluation must not write into a real knowledge base.
-      database = await openDatabase({ ...config.database, url: undefined, dataDir });
+      database = await openDatabase({ ...config.database, url: undefined, dataDir }, { efSearch: config.retrieval.efSearch });
       await runMigrations(database.sql);
-      store = createPostgresStore(database.sql);
+      store = createPostgresStore(database.sql, { efSearch: database.efSearch });
     }
     const chunking = config.chunking;
     const report = await runEvaluation({

@@ -36,7 +36,7 @@ export async function openBenchKnowledge(config: Config, target: 'embedded' | 's
   if (target === 'server') {
     const url = serverDatabaseUrl();
     const admin = postgres(url, { max: 1, onnotice: () => {} });
-    await admin.unsafe('DROP TABLE IF EXISTS knowledge_chunks, knowledge_documents, schema_migrations CASCADE');
+    await admin.unsafe('DROP TABLE IF EXISTS knowledge_chunks, knowledge_documents, knowledge_lexemes, schema_migrations CASCADE');
     await admin.end();
     database = await openDatabase({ url, dataDir: '', poolSize: config.database.poolSize, migrateOnStart: true });
     description = `PostgreSQL server at ${describeUrl(url)}`;

@@ -1,11 +1,20 @@
 import postgres, { type Sql } from 'postgres';
 import type { Config } from '../config.ts';
 import { startEmbeddedPostgres } from './embedded.ts';
+import { DEFAULT_HNSW_EF_SEARCH } from './search-query.ts';
+
+/** Session settings of every connection. */
+export interface SessionSettings {
+  /** pgvector's `hnsw.ef_search` (config.retrieval.efSearch); searches needing more raise it per transaction. */
+  efSearch?: number;
+}
 
 /** An open database: a postgres.js client, whichever server sits behind it. */
 export interface Database {
   sql: Sql;
   kind: 'server' | 'embedded';
+  /** The `hnsw.ef_search` every connection starts with; give it to `createPostgresStore`. */
+  efSearch: number;
   /** A description safe to log (no password). */
   description: string;
   close(): Promise<void>;
@@ -15,26 +24,38 @@ export interface Database {
  * Connects to `DATABASE_URL` when set, otherwise starts the embedded PGlite in `DATA_DIR`.
  * Every setting is passed explicitly: postgres.js would otherwise read PG* variables.
  */
-export async function openDatabase(settings: Config['database']): Promise<Database> {
+export async function openDatabase(settings: Config['database'], session: SessionSettings = {}): Promise<Database> {
+  const efSearch = session.efSearch ?? DEFAULT_HNSW_EF_SEARCH;
   const common = {
     onnotice: () => {},
     connect_timeout: 5,
     idle_timeout: 60,
     // Our own short statements only; a failover or restart must not leave clients
     // waiting on a dead socket for minutes.
-    connection: { application_name: 'local-rag' },
+    // A startup parameter costs no round trip and survives every reconnect of the pool.
+    connection: { application_name: 'local-rag', 'hnsw.ef_search': String(efSearch) },
   } as const;
   if (settings.url) {
     const url = new URL(settings.url);
     const sql = postgres(settings.url, { ...common, max: settings.poolSize, host: url.hostname, port: Number(url.port || 5432), database: decodeURIComponent(url.pathname.slice(1)) || 'postgres', username: decodeURIComponent(url.username) || 'postgres', password: decodeURIComponent(url.password) });
-    return { sql, kind: 'server', description: `postgres://${url.hostname}:${url.port || 5432}${url.pathname}`, close: () => sql.end({ timeout: 5 }) };
+    return { sql, kind: 'server', efSearch, description: `postgres://${url.hostname}:${url.port || 5432}${url.pathname}`, close: () => sql.end({ timeout: 5 }) };
   }
   const embedded = await startEmbeddedPostgres(settings.dataDir);
   // One connection only: see startEmbeddedPostgres.
   const sql = postgres({ ...common, host: embedded.host, port: embedded.port, max: 1, username: 'postgres', password: 'postgres', database: 'postgres' });
+  // PGlite ignores startup parameters, but it is one backend whose session outlives every
+  // socket client: one SET now holds for each later connection, proxied ones included.
+  try {
+    await sql`SELECT set_config('hnsw.ef_search', ${String(efSearch)}, false)`;
+  } catch (error) {
+    await sql.end({ timeout: 5 }).catch(() => {});
+    await embedded.stop();
+    throw error;
+  }
   return {
     sql,
     kind: 'embedded',
+    efSearch,
     description: `embedded PGlite in ${settings.dataDir}`,
     async close() {
       await sql.end({ timeout: 5 });

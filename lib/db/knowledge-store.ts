@@ -1,7 +1,7 @@
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import type { ChunkRecord, KnowledgeStore, StoredDocument } from '../knowledge/types.ts';
 import { withDatabaseErrors } from './errors.ts';
-import { searchChunks } from './search-query.ts';
+import { DEFAULT_HNSW_EF_SEARCH, searchChunks } from './search-query.ts';
 import { toSearchText } from '../text-search/terms.ts';
 import { toVectorLiteral } from './vector.ts';
 
@@ -18,8 +18,11 @@ interface DocumentRow {
 // Rows per INSERT: 7 parameters each, well under PostgreSQL's 65,535-parameter limit.
 const INSERT_BATCH = 500;
 
-/** The PostgreSQL + pgvector {@link KnowledgeStore}. All SQL of the knowledge base lives in lib/db. */
-export function createPostgresStore(sql: Sql): KnowledgeStore {
+/**
+ * The PostgreSQL + pgvector {@link KnowledgeStore}. All SQL of the knowledge base lives in lib/db.
+ * `efSearch`: the `hnsw.ef_search` the connections start with (`Database.efSearch`).
+ */
+export function createPostgresStore(sql: Sql, { efSearch = DEFAULT_HNSW_EF_SEARCH }: { efSearch?: number } = {}): KnowledgeStore {
   return {
     findDocument: (source) =>
       withDatabaseErrors(async () => {
@@ -38,7 +41,11 @@ export function createPostgresStore(sql: Sql): KnowledgeStore {
             ON CONFLICT (source) DO UPDATE SET content_sha256 = EXCLUDED.content_sha256, metadata = EXCLUDED.metadata,
               chunk_count = EXCLUDED.chunk_count, updated_at = now()
             RETURNING *`;
-          await transaction`DELETE FROM knowledge_chunks WHERE document_id = ${row!.id}`;
+          // The old chunks' lexeme counts leave with them; they are subtracted in the same
+          // upsert that adds the new chunks' counts (see addLexemeCounts).
+          const [removed] = await transaction<{ lexemes: string[] | null; chunks: number[] | null }[]>`
+            WITH removed AS (DELETE FROM knowledge_chunks WHERE document_id = ${row!.id} RETURNING search_vector)
+            SELECT array_agg(lexeme) AS lexemes, array_agg(chunks) AS chunks FROM (${lexemeCounts(transaction, transaction`removed`)}) counted`;
           for (let start = 0; start < chunks.length; start += INSERT_BATCH) {
             const rows = chunks.slice(start, start + INSERT_BATCH).map((chunk: ChunkRecord, offset) => ({
               document_id: row!.id,
@@ -52,6 +59,12 @@ export function createPostgresStore(sql: Sql): KnowledgeStore {
             }));
             await transaction`INSERT INTO knowledge_chunks ${transaction(rows, 'document_id', 'source', 'chunk_index', 'content', 'search_text', 'token_count', 'embedding')}`;
           }
+          await transaction`
+            ${addLexemeCounts(transaction, transaction`
+              SELECT lexeme, count(*)::int AS chunks FROM knowledge_chunks c CROSS JOIN LATERAL unnest(tsvector_to_array(c.search_vector)) AS lexeme
+              WHERE c.document_id = ${row!.id} GROUP BY lexeme
+              UNION ALL
+              SELECT lexeme, -chunks FROM unnest(${removed?.lexemes ?? []}::text[], ${removed?.chunks ?? []}::int[]) AS old(lexeme, chunks)`)}`;
           return toDocument(row!);
         }) as Promise<StoredDocument>,
       ),
@@ -60,9 +73,22 @@ export function createPostgresStore(sql: Sql): KnowledgeStore {
       withDatabaseErrors(async () => (await sql<DocumentRow[]>`SELECT * FROM knowledge_documents ORDER BY source`).map(toDocument)),
 
     deleteDocument: (source) =>
-      withDatabaseErrors(async () => (await sql`DELETE FROM knowledge_documents WHERE source = ${source}`).count > 0),
+      withDatabaseErrors(() =>
+        sql.begin(async (transaction) => {
+          // Locked first, so a concurrent replace of this source commits before the chunks
+          // (and their lexeme counts) are read; deleting the chunks here, not by the
+          // cascade, is what lets their counts be subtracted.
+          const [document] = await transaction<{ id: string }[]>`SELECT id FROM knowledge_documents WHERE source = ${source} FOR UPDATE`;
+          if (!document) return false;
+          await transaction`
+            WITH removed AS (DELETE FROM knowledge_chunks WHERE document_id = ${document.id} RETURNING search_vector)
+            ${addLexemeCounts(transaction, transaction`SELECT lexeme, -chunks FROM (${lexemeCounts(transaction, transaction`removed`)}) counted`)}`;
+          await transaction`DELETE FROM knowledge_documents WHERE id = ${document.id}`;
+          return true;
+        }) as Promise<boolean>,
+      ),
 
-    search: (query, options) => withDatabaseErrors(() => searchChunks(sql, query, options)),
+    search: (query, options) => withDatabaseErrors(() => searchChunks(sql, query, options, efSearch)),
 
     ping: () =>
       withDatabaseErrors(async () => {
@@ -71,6 +97,28 @@ export function createPostgresStore(sql: Sql): KnowledgeStore {
 
     close: async () => {},
   };
+}
+
+type Client = Sql | TransactionSql;
+
+/** `(lexeme, chunks)`: in how many rows of `rows` (which have a `search_vector`) each lexeme occurs. */
+function lexemeCounts(client: Client, rows: ReturnType<Client>) {
+  // tsvector_to_array lists each lexeme of a vector once, so count(*) counts chunks.
+  return client`SELECT lexeme, count(*)::int AS chunks FROM ${rows} r CROSS JOIN LATERAL unnest(tsvector_to_array(r.search_vector)) AS lexeme GROUP BY lexeme`;
+}
+
+/**
+ * Adds `(lexeme, chunks)` deltas (negative for removed chunks) to `knowledge_lexemes` in ONE
+ * upsert. Rows are locked in lexeme order and each transaction takes them in one statement,
+ * so two writers of different documents wait for each other but cannot deadlock.
+ */
+function addLexemeCounts(client: Client, deltas: ReturnType<Client>) {
+  return client`
+    INSERT INTO knowledge_lexemes (lexeme, chunks)
+    SELECT lexeme, sum(chunks)::int FROM (${deltas}) deltas(lexeme, chunks)
+    GROUP BY lexeme HAVING sum(chunks) <> 0
+    ORDER BY lexeme
+    ON CONFLICT (lexeme) DO UPDATE SET chunks = knowledge_lexemes.chunks + EXCLUDED.chunks`;
 }
 
 function toDocument(row: DocumentRow): StoredDocument {

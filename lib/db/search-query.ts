@@ -13,8 +13,12 @@ export const DEFAULT_HYBRID_SETTINGS: HybridSettings = { vectorWeight: 1, textWe
 /** Chunks a term may occur in and still select candidates for full-text ranking (see textTerms). */
 export const COMMON_TERM_CHUNKS = 100;
 
-// pgvector's default hnsw.ef_search: a LIMIT above it needs a larger one (set per transaction).
-const DEFAULT_EF_SEARCH = 40;
+/**
+ * The `hnsw.ef_search` a session starts with unless configured (`RAG_HNSW_EF_SEARCH`; see
+ * openDatabase). pgvector's own default, 40, gave recall@10 0.67 at 100k chunks
+ * (bench/results/search.md); 100 gave 0.87.
+ */
+export const DEFAULT_HNSW_EF_SEARCH = 100;
 
 interface HitRow {
   document_id: string;
@@ -42,18 +46,24 @@ type Fragment = PendingQuery<Row[]>;
  * iteratively (pgvector 0.8 `hnsw.iterative_scan`) when filtered, so a filtered query still
  * returns `topK` rows when they exist. `score` is always the cosine similarity.
  */
-export async function searchChunks(sql: Sql, query: { embedding: number[]; text: string }, options: SearchOptions): Promise<SearchHit[]> {
+export async function searchChunks(
+  sql: Sql,
+  query: { embedding: number[]; text: string },
+  options: SearchOptions,
+  sessionEfSearch = DEFAULT_HNSW_EF_SEARCH,
+): Promise<SearchHit[]> {
   const mode: SearchMode = options.mode ?? 'hybrid';
   const hybrid = hybridSettings(options.hybrid);
   const candidates = mode === 'hybrid' ? Math.max(options.topK, hybrid.candidates) : options.topK;
   const filtered = Boolean(options.sources?.length || options.metadata);
   const run = async (client: Client) => (await client<HitRow[]>`${buildStatement(client, query, options, mode, hybrid, candidates)}`).map((row) => toHit(row, mode));
 
-  // The transaction only exists to scope the HNSW settings; plain searches skip its round trips.
+  // The session's ef_search (set when connecting) serves plain searches; the transaction only
+  // exists to scope a larger one or the iterative scan, so plain searches skip its round trips.
   const walksIndex = mode !== 'text';
-  if (!walksIndex || (!filtered && candidates <= DEFAULT_EF_SEARCH)) return run(sql);
+  if (!walksIndex || (!filtered && candidates <= sessionEfSearch)) return run(sql);
   return sql.begin(async (transaction) => {
-    await transaction`SELECT set_config('hnsw.ef_search', ${String(Math.max(DEFAULT_EF_SEARCH, candidates * 2))}, true)`;
+    await transaction`SELECT set_config('hnsw.ef_search', ${String(Math.max(sessionEfSearch, candidates * 2))}, true)`;
     if (filtered) await transaction`SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)`;
     return run(transaction);
   }) as Promise<SearchHit[]>;
@@ -138,13 +148,19 @@ function buildStatement(
 
 /**
  * The text query's terms with their weights, and the queries built from them.
- * A term's weight is an inverse document frequency, `ln(1 + C / df)`, with its document
- * frequency counted over at most C + 1 chunks (C = {@link COMMON_TERM_CHUNKS}): counting stops
- * there, so the cost of asking is bounded however common the term is. Terms found in more
- * than C chunks are "common" (like "default", "option"): they still add their small weight to
- * a chunk's score, but only rare terms, or all terms together (AND), select the chunks to
- * score. That keeps the scored set, and the time, small on a large knowledge base; a query
- * of common words only still finds the chunks that contain all of them.
+ * A term's weight is an inverse document frequency, `ln(1 + C / df)`, its document frequency
+ * capped at C + 1 chunks (C = {@link COMMON_TERM_CHUNKS}). Terms found in more than C chunks
+ * are "common" (like "default", "option"): they still add their small weight to a chunk's
+ * score, but only rare terms, or all terms together (AND), select the chunks to score. That
+ * keeps the scored set, and the time, small on a large knowledge base; a query of common
+ * words only still finds the chunks that contain all of them.
+ *
+ * df comes from `knowledge_lexemes` (sql/00003), one primary-key lookup per lexeme, not from
+ * the GIN index (a bitmap scan builds a term's whole posting list, however small the LIMIT).
+ * A term matches `english` OR `simple` parse of it, and a term of several lexemes
+ * (`--zstd-window-log`) is a phrase of them: so df = the larger over the two configurations
+ * of the smallest count among that configuration's lexemes — exact for one-lexeme terms, an
+ * upper bound of the phrase's chunks otherwise.
  */
 function textTerms(client: Client, terms: string[]): Fragment {
   return client`
@@ -154,9 +170,13 @@ function textTerms(client: Client, terms: string[]): Fragment {
       FROM unnest(${terms}::text[]) AS term(source)
       CROSS JOIN LATERAL (SELECT to_tsquery('english', term.source) || to_tsquery('simple', term.source) AS query) term_query
       CROSS JOIN LATERAL (
-        SELECT count(*)::int AS chunks FROM (
-          SELECT 1 FROM knowledge_chunks c WHERE c.search_vector @@ term_query.query LIMIT ${COMMON_TERM_CHUNKS + 1}
-        ) sample
+        SELECT least(coalesce(max(phrase.chunks), 0), ${COMMON_TERM_CHUNKS + 1})::int AS chunks FROM (
+          SELECT min(greatest(coalesce(l.chunks, 0), 0)) AS chunks
+          FROM (VALUES ('english'::regconfig), ('simple'::regconfig)) AS configuration(name)
+          CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector(configuration.name, term.source))) AS term_lexeme(lexeme)
+          LEFT JOIN knowledge_lexemes l ON l.lexeme = term_lexeme.lexeme
+          GROUP BY configuration.name
+        ) phrase
       ) stats
     ),
     text_query AS (

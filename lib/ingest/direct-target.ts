@@ -8,11 +8,11 @@ import type { IngestTarget } from './ingest-files.ts';
 
 /** Writes straight to the configured database with the configured embedding model. */
 export async function openDirectTarget(config: Config): Promise<{ target: IngestTarget; close(): Promise<void> }> {
-  const database = await openDatabase(config.database);
+  const database = await openDatabase(config.database, { efSearch: config.retrieval.efSearch });
   try {
     if (config.database.migrateOnStart) await runMigrations(database.sql);
     const embedder = await loadEmbedder(config.embedding);
-    const dependencies = { store: createPostgresStore(database.sql), embedder, chunking: config.chunking };
+    const dependencies = { store: createPostgresStore(database.sql, { efSearch: database.efSearch }), embedder, chunking: config.chunking };
     return {
       target: {
         async add(source, content) {

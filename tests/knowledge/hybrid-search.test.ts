@@ -44,7 +44,8 @@ const DOCUMENTS = [
 ];
 
 beforeAll(async () => {
-  harness = await startKnowledgeApp({ API_KEY: 'hybrid-key' });
+  // The smallest ef_search: no default has it, and a top_k above it must raise it (see below).
+  harness = await startKnowledgeApp({ API_KEY: 'hybrid-key', RAG_HNSW_EF_SEARCH: '10' });
   for (const document of DOCUMENTS) expect((await add(document)).status).toBe(201);
   for (let index = 0; index < 8; index++) {
     await add({ source: `team/${index}.md`, content: `Team note ${index}: the volcano erupted and lava reached the valley.`, metadata: { team: index % 2 ? 'odd' : 'even' } });
@@ -132,6 +133,62 @@ describe(`POST /api/v1/knowledge/search modes on ${databaseLane()} PostgreSQL`, 
       expect((await search({ query, mode: 'text' })).status).toBe(200);
       expect((await search({ query })).status).toBe(200);
     }
+  });
+});
+
+describe(`term statistics and HNSW settings on ${databaseLane()} PostgreSQL`, () => {
+  const deleteDocument = (source: string) => harness.app.request(`/api/v1/knowledge/documents/${encodeURIComponent(source)}`, { method: 'DELETE', headers: auth });
+  // What knowledge_lexemes must hold: each lexeme's chunk count, recounted from the chunks.
+  const recounted = () => harness.admin`
+    SELECT lexeme COLLATE "C" AS lexeme, count(*)::int AS chunks
+    FROM knowledge_chunks c CROSS JOIN LATERAL unnest(tsvector_to_array(c.search_vector)) AS lexeme
+    GROUP BY 1 ORDER BY 1`;
+  const stored = () => harness.admin`SELECT lexeme, chunks FROM knowledge_lexemes WHERE chunks <> 0 ORDER BY lexeme`;
+  const chunkCount = async () => (await harness.admin<{ count: number }[]>`SELECT count(*)::int AS count FROM knowledge_chunks`)[0]!.count;
+  const chunksOf = async (lexeme: string) => (await harness.admin<{ chunks: number }[]>`SELECT chunks FROM knowledge_lexemes WHERE lexeme = ${lexeme}`)[0]?.chunks ?? 0;
+
+  it('keeps per-term chunk counts equal to a recount through add, replace and delete', async () => {
+    expect(await stored()).toEqual(await recounted());
+    const before = await chunksOf('volcano');
+    expect(before).toBe(8);
+
+    expect((await add({ source: 'stats/a.md', content: 'The volcano glowwormzz erupted.' })).status).toBe(201);
+    expect((await add({ source: 'stats/b.md', content: 'Another glowwormzz sighting.' })).status).toBe(201);
+    expect(await chunksOf('glowwormzz')).toBe(2);
+    expect(await chunksOf('volcano')).toBe(before + 1);
+    expect(await stored()).toEqual(await recounted());
+
+    // Replacing a document takes its old terms' counts away and adds the new ones.
+    expect((await add({ source: 'stats/a.md', content: 'Nothing left of that word here.' })).status).toBe(200);
+    expect(await chunksOf('glowwormzz')).toBe(1);
+    expect(await chunksOf('volcano')).toBe(before);
+    expect(await stored()).toEqual(await recounted());
+
+    expect((await deleteDocument('stats/b.md')).status).toBe(204);
+    expect((await deleteDocument('stats/a.md')).status).toBe(204);
+    expect(await chunksOf('glowwormzz')).toBe(0);
+    expect(await stored()).toEqual(await recounted());
+    // A term no chunk holds any longer is rare again: text search still answers without it.
+    expect(await results({ query: 'glowwormzz', mode: 'text' })).toEqual([]);
+  });
+
+  it('weighs a term in fewer chunks above a term in more', async () => {
+    // "volcano" is in 8 chunks, "XQZVRB_4471" in one: the rare code must score higher.
+    const [rare] = await results({ query: 'XQZVRB_4471', mode: 'text', top_k: 1 });
+    const [common] = await results({ query: 'volcano', mode: 'text', top_k: 1 });
+    expect(rare!.text_score!).toBeGreaterThan(common!.text_score!);
+  });
+
+  it('searches with RAG_HNSW_EF_SEARCH on every pooled connection, also after a search that raised it', async () => {
+    const show = async () => (await harness.admin<{ value: string }[]>`SELECT current_setting('hnsw.ef_search') AS value`)[0]!.value;
+    // Concurrent queries make a pool open several connections (the embedded lane has one).
+    expect(await Promise.all(Array.from({ length: 4 }, show))).toEqual(['10', '10', '10', '10']);
+    // An HNSW scan returns at most ef_search rows: all of them means it was raised for top_k,
+    // for that transaction only (as for the iterative scan of a filtered search).
+    expect(await chunkCount()).toBeGreaterThan(10);
+    expect(await results({ query: 'volcano', mode: 'vector', top_k: 50 })).toHaveLength(await chunkCount());
+    expect(await results({ query: 'volcano', mode: 'vector', top_k: 4, metadata: { team: 'odd' } })).toHaveLength(4);
+    expect(await Promise.all(Array.from({ length: 4 }, show))).toEqual(['10', '10', '10', '10']);
   });
 });
 

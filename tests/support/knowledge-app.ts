@@ -12,7 +12,7 @@ import { startTcpProxy } from './tcp-proxy.ts';
  */
 export async function startKnowledgeApp(overrides: Record<string, string> = {}) {
   const config = testConfig({ FUNCTIONS: 'add-document,search', ...overrides });
-  const owner = await openTestDatabase();
+  const owner = await openTestDatabase({ efSearch: config.retrieval.efSearch });
   const target = owner.kind === 'server' ? new URL(owner.url!) : undefined;
   const direct = target ? { host: target.hostname, port: Number(target.port) } : embeddedAddress(owner);
   const proxy = await startTcpProxy(direct);
@@ -24,9 +24,9 @@ export async function startKnowledgeApp(overrides: Record<string, string> = {}) 
     dataDir: '',
     poolSize: databaseLane() === 'embedded' ? 1 : 4,
     migrateOnStart: false,
-  });
+  }, { efSearch: config.retrieval.efSearch });
   const embedder: Embedder = await loadEmbedder(config.embedding);
-  const store = createPostgresStore(database.sql);
+  const store = createPostgresStore(database.sql, { efSearch: database.efSearch });
   const app = createApp(
     {
       config,

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { loadConfig, type Config } from '../../lib/config.ts';
-import { openDatabase, type Database } from '../../lib/db/connect.ts';
+import { openDatabase, type Database, type SessionSettings } from '../../lib/db/connect.ts';
 import { runMigrations } from '../../lib/db/migrate.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -32,18 +32,18 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
  * A migrated, empty database for one test file: a fresh schema on the test server
  * (TEST_DATABASE_URL) or a fresh embedded PGlite in a temporary folder.
  */
-export async function openTestDatabase(): Promise<Database & { url?: string }> {
+export async function openTestDatabase(session: SessionSettings = {}): Promise<Database & { url?: string }> {
   const serverUrl = process.env.TEST_DATABASE_URL;
   if (serverUrl) {
     const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-    await admin.unsafe('DROP TABLE IF EXISTS knowledge_chunks, knowledge_documents, schema_migrations CASCADE');
+    await admin.unsafe('DROP TABLE IF EXISTS knowledge_chunks, knowledge_documents, knowledge_lexemes, schema_migrations CASCADE');
     await admin.end();
-    const database = await openDatabase({ url: serverUrl, dataDir: '', poolSize: 4, migrateOnStart: true });
+    const database = await openDatabase({ url: serverUrl, dataDir: '', poolSize: 4, migrateOnStart: true }, session);
     await runMigrations(database.sql);
     return { ...database, url: serverUrl };
   }
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'local-rag-test-'));
-  const database = await openDatabase({ dataDir, poolSize: 1, migrateOnStart: true });
+  const database = await openDatabase({ dataDir, poolSize: 1, migrateOnStart: true }, session);
   await runMigrations(database.sql);
   return {
     ...database,
