@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Deno smoke test: the same source files served by Deno 2 (functions/serve.deno.ts) on the
-# embedded database: start, /healthz, /readyz, add-document, search, then stop.
+# embedded database, every function in one process: start, /healthz, /readyz, add-document,
+# search, and a chat over /ws/llm (hono/deno's WebSocket) against a real llama-server
+# (scripts/llama-server.sh, the fixture model), then stop everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DENO=node_modules/deno/deno
@@ -8,13 +10,23 @@ DENO=node_modules/deno/deno
 fixture=../shared/fixtures/models/glove-static-384d
 export EMBEDDING_MODEL="${EMBEDDING_MODEL:-$( [ -d "$fixture" ] && echo "$fixture" || echo sentence-transformers/all-MiniLM-L6-v2)}"
 data_dir=$(mktemp -d)
-port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+port=$(free_port)
+llama_port=$(free_port)
 log="$data_dir/deno.log"
-DATA_DIR="$data_dir/data" PORT="$port" HOST=127.0.0.1 FUNCTIONS=add-document,search LOG_LEVEL=info \
+pid=""
+cleanup() {
+  [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+  LLAMA_PORT="$llama_port" bash scripts/llama-server.sh stop >/dev/null 2>&1 || true
+  rm -rf "$data_dir"
+}
+trap cleanup EXIT
+llm_key=deno-smoke-key
+llama_origin=$(LLAMA_PORT="$llama_port" LLM_API_KEY="$llm_key" LLAMA_CTX_SIZE=4096 bash scripts/llama-server.sh start)
+DATA_DIR="$data_dir/data" PORT="$port" HOST=127.0.0.1 FUNCTIONS=all LOG_LEVEL=info \
+  LLM_BASE_URL="$llama_origin/v1" LLM_API_KEY="$llm_key" LLM_CONTEXT_TOKENS=2048 LLM_MAX_TOKENS=32 \
   "$DENO" run --allow-all functions/serve.deno.ts >"$log" 2>&1 &
 pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data_dir"; }
-trap cleanup EXIT
 base="http://127.0.0.1:$port"
 fail() { echo "deno-smoke: FAIL: $*" >&2; tail -n 30 "$log" >&2; exit 1; }
 for _ in $(seq 1 120); do curl -sf "$base/readyz" >/dev/null 2>&1 && break; kill -0 "$pid" 2>/dev/null || fail "deno exited"; sleep 0.5; done
@@ -25,4 +37,6 @@ status=$(curl -s -o "$data_dir/add.json" -w '%{http_code}' -X POST "$base/api/v1
 [ "$status" = 201 ] || fail "add-document returned $status: $(cat "$data_dir/add.json")"
 curl -sf -X POST "$base/api/v1/knowledge/search" -H 'Content-Type: application/json' -d '{"query":"where are chunks stored","top_k":1}' \
   | grep -q '"source":"README"' || fail "search did not find the document"
-echo "deno-smoke: $("$DENO" --version | head -1) served healthz, readyz, add-document and search: 4 passed, 0 failed"
+npx tsx tests/deno/ws-chat-check.ts "ws://127.0.0.1:$port/ws/llm" 'Where does the knowledge base store chunks?' 'Which volcano buried Pompeii?' \
+  || fail "chat over /ws/llm"
+echo "deno-smoke: $("$DENO" --version | head -1) served healthz, readyz, add-document, search and /ws/llm: 5 passed, 0 failed"

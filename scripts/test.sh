@@ -6,11 +6,11 @@
 #   npm test                 # everything
 #   TEST_LANES="unit integration" npm test    # a subset (names below)
 #
-# Lanes: static unit integration server deno chat browser eval topology
+# Lanes: static unit integration server chat deno browser eval topology
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-lanes="${TEST_LANES:-static unit integration server deno chat browser eval topology}"
+lanes="${TEST_LANES:-static unit integration server chat deno browser eval topology}"
 fixture=../shared/fixtures/models/glove-static-384d
 if [ -z "${EMBEDDING_MODEL:-}" ] && [ -d "$fixture" ]; then export EMBEDDING_MODEL="$fixture"; fi
 # The hybrid-search evidence@3 measured on the reference set with the fixture model, minus a margin.
@@ -69,11 +69,11 @@ if has_lane server; then
   }
   run_step "integration tests on PostgreSQL 15 + pgvector" pg_server_lane
 fi
-has_lane deno && run_step "Deno smoke test" bash scripts/deno-smoke.sh
 if has_lane chat; then
   run_step "llama-server built from node-llama-cpp's llama.cpp source" bash scripts/llama-server.sh build
   run_step "chat tests against a real llama-server" run_vitest --project chat
 fi
+has_lane deno && run_step "Deno smoke test (all functions, chat with a real llama-server)" bash scripts/deno-smoke.sh
 if has_lane browser; then
   run_step "chromium" bash scripts/browser.sh
   run_step "browser tests (chromium)" run_vitest --project browser

@@ -1,4 +1,6 @@
+import type { z } from '@hono/zod-openapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SearchResultSchema } from '../../functions/search/route.ts';
 import { RRF_K } from '../../lib/db/search-query.ts';
 import { databaseLane } from '../support/test-environment.ts';
 import { jsonRequest, startKnowledgeApp } from '../support/knowledge-app.ts';
@@ -6,17 +8,7 @@ import { jsonRequest, startKnowledgeApp } from '../support/knowledge-app.ts';
 type Harness = Awaited<ReturnType<typeof startKnowledgeApp>>;
 let harness: Harness;
 
-interface Result {
-  source: string;
-  chunk_index: number;
-  content: string;
-  score: number;
-  metadata: Record<string, unknown>;
-  vector_rank: number | null;
-  text_rank: number | null;
-  text_score: number | null;
-  fused_score: number | null;
-}
+type Result = z.infer<typeof SearchResultSchema>;
 
 const auth = { authorization: 'Bearer hybrid-key' };
 const add = (body: unknown) => harness.app.request('/api/v1/knowledge/add-document', jsonRequest('POST', body, auth));
