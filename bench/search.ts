@@ -48,7 +48,7 @@ for (const phase of phases) {
     const mode = searchModeField(knowledge);
     console.error(`${phase.target}: latency, ${queries.length} queries x 2 per side${mode ? `, mode ${mode}` : ''}`);
     const latency = await measureLatency(knowledge, queries, { topK: TOP_K, mode });
-    const recall = await measureRecall(knowledge, queries, TOP_K);
+    const recall = await measureRecall(knowledge, queries, TOP_K, knowledge.config.retrieval.efSearch);
     const seconds = (performance.now() - started) / 1000;
     console.error(`${phase.target}: p50 ratio ${fixed(latency.p50Ratio, 3)}, recall@10 ${fixed(recall.byEfSearch[0]!.recall, 3)} (${fixed(seconds, 0)} s)`);
     const markdown = report(knowledge, phase, data, timings, latency, recall, mode, seconds);
@@ -111,7 +111,7 @@ function report(
     '',
     `### HNSW recall@${TOP_K} against an exact scan (${recall.queries} queries)`,
     '',
-    markdownTable(['hnsw.ef_search', 'recall@10', 'min over queries'], recall.byEfSearch.map((row) => [`${row.efSearch}${row.efSearch === 40 ? ' (service default for top_k ≤ 40)' : ''}`, fixed(row.recall, 4), fixed(row.minimum, 2)])),
+    markdownTable(['hnsw.ef_search', 'recall@10', 'min over queries'], recall.byEfSearch.map((row) => [`${row.efSearch}${row.efSearch === recall.byEfSearch[0]!.efSearch ? ' (the service\'s RAG_HNSW_EF_SEARCH)' : row.efSearch === 40 ? ' (pgvector default)' : ''}`, fixed(row.recall, 4), fixed(row.minimum, 2)])),
     '',
     `**recall@10 ${fixed(recall.byEfSearch[0]!.recall, 4)}** at the service's setting (goal ≥ ${RECALL_GOAL}: ${recall.byEfSearch[0]!.recall >= RECALL_GOAL ? 'met' : 'not met'}). Exact = the same query with \`SET LOCAL enable_indexscan = off\` in a transaction. Plans:`,
     '',

@@ -11,6 +11,7 @@ import type { ChatModel } from '../lib/llm/types.ts';
 import type { Log } from '../lib/log.ts';
 import { createAddDocumentApp } from './add-document/app.ts';
 import { createSearchApp } from './search/app.ts';
+import { healthRoute, readinessRoute } from './health-routes.ts';
 import { createWsChatApp } from './ws-chat/app.ts';
 
 export interface ReadinessReport {
@@ -44,6 +45,7 @@ const DOCUMENT_CONFIG = {
   tags: [
     { name: 'knowledge', description: 'Documents and search' },
     { name: 'chat', description: 'RAG chat over WebSocket' },
+    { name: 'operations', description: 'Health and readiness probes' },
   ],
 };
 
@@ -60,10 +62,10 @@ export function createApp(dependencies: AppDependencies, options: { only?: Funct
   app.onError((error, context) => renderError(error, context, (message, cause) => log?.('error', message, { error: describe(cause) })));
   app.notFound((context) => renderError(new AppError(404, 'not_found', `no route for ${context.req.method} ${context.req.path}`), context));
 
-  app.get('/healthz', (context) => context.json({ status: 'ok' }));
-  app.get('/readyz', async (context) => {
+  app.openapi(healthRoute, (context) => context.json({ status: 'ok' as const }, 200));
+  app.openapi(readinessRoute, async (context) => {
     const report = await dependencies.readiness();
-    if (report.ready) return context.json({ status: 'ready', checks: report.checks });
+    if (report.ready) return context.json({ status: 'ready' as const, checks: report.checks }, 200);
     return context.json({ error: { code: 'not_ready', message: report.reason ?? 'not ready', details: report.checks } }, 503, { 'Retry-After': '2' });
   });
 

@@ -38,11 +38,11 @@ export async function openBenchKnowledge(config: Config, target: 'embedded' | 's
     const admin = postgres(url, { max: 1, onnotice: () => {} });
     await admin.unsafe('DROP TABLE IF EXISTS knowledge_chunks, knowledge_documents, knowledge_lexemes, schema_migrations CASCADE');
     await admin.end();
-    database = await openDatabase({ url, dataDir: '', poolSize: config.database.poolSize, migrateOnStart: true });
+    database = await openDatabase({ url, dataDir: '', poolSize: config.database.poolSize, migrateOnStart: true }, { efSearch: config.retrieval.efSearch });
     description = `PostgreSQL server at ${describeUrl(url)}`;
   } else {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'local-rag-bench-'));
-    database = await openDatabase({ dataDir, poolSize: 1, migrateOnStart: true });
+    database = await openDatabase({ dataDir, poolSize: 1, migrateOnStart: true }, { efSearch: config.retrieval.efSearch });
     description = 'embedded PGlite (temporary data folder)';
     cleanup = () => rm(dataDir, { recursive: true, force: true });
   }
@@ -50,7 +50,7 @@ export async function openBenchKnowledge(config: Config, target: 'embedded' | 's
   const [server] = await database.sql<{ version: string }[]>`SELECT current_setting('server_version') AS version`;
   const [vector] = await database.sql<{ extversion: string }[]>`SELECT extversion FROM pg_extension WHERE extname = 'vector'`;
   const embedder = await loadEmbedder(config.embedding);
-  const store = createPostgresStore(database.sql);
+  const store = createPostgresStore(database.sql, { efSearch: database.efSearch });
   const app = createApp(
     { config, knowledge: () => ({ store, embedder, chunking: config.chunking }), readiness: async () => ({ ready: true, checks: {} }) },
     { only: ['add-document', 'search'] },

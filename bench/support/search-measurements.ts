@@ -100,9 +100,10 @@ export interface RecallResult {
 
 /**
  * recall@k of the HNSW index: the share of the exact top k (index scans off) that the indexed
- * query returns, per query, averaged; at the service's ef_search (40) and at 100 for comparison.
+ * query returns, per query, averaged; first at the service's ef_search (RAG_HNSW_EF_SEARCH),
+ * then at pgvector's default (40) and larger values for comparison.
  */
-export async function measureRecall(knowledge: BenchKnowledge, queries: string[], topK: number): Promise<RecallResult> {
+export async function measureRecall(knowledge: BenchKnowledge, queries: string[], topK: number, serviceEfSearch: number): Promise<RecallResult> {
   const { embedder, database } = knowledge;
   const vectors = (await embedder.embed(queries)).map(vectorText);
   // The query vector is a parameter; keep its 384 numbers out of the printed plan.
@@ -115,7 +116,7 @@ export async function measureRecall(knowledge: BenchKnowledge, queries: string[]
   console.error(`recall: exact scans of ${vectors.length} queries`);
   for (const vector of vectors) exact.push(new Set((await exactVectorSearch(database.sql, vector, topK)).map((hit) => String(hit.id))));
   const byEfSearch = [];
-  for (const efSearch of [40, 100]) {
+  for (const efSearch of [...new Set([serviceEfSearch, 40, 100, 200])]) {
     const perQuery: number[] = [];
     for (const [index, vector] of vectors.entries()) {
       const found = (await indexedVectorSearch(database.sql, vector, topK, efSearch)).filter((hit) => exact[index]!.has(String(hit.id))).length;

@@ -18,7 +18,7 @@ export const COMMON_TERM_CHUNKS = 100;
  * openDatabase). pgvector's own default, 40, gave recall@10 0.67 at 100k chunks
  * (bench/results/search.md); 100 gave 0.87.
  */
-export const DEFAULT_HNSW_EF_SEARCH = 100;
+export const DEFAULT_HNSW_EF_SEARCH = 200;
 
 interface HitRow {
   document_id: string;
