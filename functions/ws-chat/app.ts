@@ -3,7 +3,6 @@ import type { MiddlewareHandler } from 'hono';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
 import type { ErrorResponse } from '../../lib/http/error-response.ts';
 import { openApiApp } from '../../lib/http/openapi-app.ts';
-import type { ChatModel, ChatModelHealth } from '../../lib/llm/types.ts';
 import { type ChatSessionDependencies, createChatSession } from './chat-session.ts';
 import type { ServerFrame } from './protocol.ts';
 import { wsChatRoute } from './route.ts';
@@ -35,12 +34,6 @@ export function createWsChatApp(dependencies: WsChatDependencies): OpenAPIHono {
     return context.json(body, 426, { Upgrade: 'websocket' });
   });
   return app;
-}
-
-/** For `/readyz`: whether the chat can answer now (`loading` while llama-server loads its model). */
-export async function checkChatReadiness(chatModel: ChatModel): Promise<ChatModelHealth & { ok: boolean }> {
-  const health = await chatModel.health();
-  return { ...health, ok: health.status === 'ready' };
 }
 
 /**
