@@ -22,6 +22,7 @@ import { createPostgresStore } from '../lib/db/knowledge-store.ts';
 import { runMigrations } from '../lib/db/migrate.ts';
 import { DEFAULT_HNSW_EF_SEARCH } from '../lib/db/search-query.ts';
 import type { SearchMode, SearchOptions } from '../lib/knowledge/types.ts';
+import { seededRandom } from './support/stats.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SET_DIRECTORY = path.join(ROOT, 'bench/eval/sets/reference');
@@ -49,18 +50,6 @@ interface LaneResult {
   p50: Record<SearchMode, number>;
   p95: Record<SearchMode, number>;
   textMatchesMedian: number;
-}
-
-/** A seeded generator, so two runs build the same corpus. */
-function random(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function unitVector(next: () => number): number[] {
@@ -91,7 +80,7 @@ async function loadQuestions(): Promise<string[]> {
 async function seed(sql: Sql, chunks: number, sentences: string[]): Promise<number> {
   const started = performance.now();
   const store = createPostgresStore(sql);
-  const next = random(42);
+  const next = seededRandom(42);
   // Building the HNSW index once after loading is much faster than growing it row by row.
   await sql`DROP INDEX IF EXISTS knowledge_chunks_embedding_hnsw`;
   for (let documentIndex = 0; documentIndex * CHUNKS_PER_DOCUMENT < chunks; documentIndex++) {
@@ -117,7 +106,7 @@ function percentile(values: number[], fraction: number): number {
 
 async function measure(sql: Sql, questions: string[], rounds: number, efSearch: number) {
   const store = createPostgresStore(sql, { efSearch });
-  const next = random(7);
+  const next = seededRandom(7);
   const queries = questions.map((text) => ({ text, embedding: unitVector(next) }));
   const timings: Record<SearchMode, number[]> = { vector: [], text: [], hybrid: [] };
   const textMatches: number[] = [];
