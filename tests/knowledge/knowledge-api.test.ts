@@ -240,6 +240,28 @@ describe(`knowledge API on ${databaseLane()} PostgreSQL`, () => {
       await expectStillServing();
       expect((await add({ source: 'after-outage.md', content: 'Written after the database came back.' })).status).toBe(201);
     });
+
+    it('answers 503 when it goes away in the middle of an add-document, keeping the previous version', async () => {
+      await add({ source: 'midway.md', content: 'The original version is about rivers and their deltas.' });
+      const embed = harness.embedder.embed;
+      // The request has already read the document from the database; it vanishes while embedding.
+      harness.embedder.embed = async (texts) => {
+        await harness.proxy.cut();
+        return embed.call(harness.embedder, texts);
+      };
+      try {
+        const response = await add({ source: 'midway.md', content: 'The replacement is about deserts and dunes.' });
+        expect(response.status).toBe(503);
+        expect((await errorOf(response)).code).toBe('database_unavailable');
+      } finally {
+        harness.embedder.embed = embed;
+        await harness.proxy.restore();
+      }
+      const rows = await harness.admin<{ content: string }[]>`SELECT content FROM knowledge_chunks WHERE source = 'midway.md'`;
+      expect(rows.map((row) => row.content).join(' ')).toContain('rivers');
+      expect(rows.map((row) => row.content).join(' ')).not.toContain('deserts');
+      await expectStillServing();
+    });
   });
 
   describe('other routes', () => {
