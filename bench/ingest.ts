@@ -3,7 +3,7 @@
 //
 //   npx tsx bench/ingest.ts [--server] [--rounds 5] [--documents 40]
 import { chunkText } from '../lib/chunking/chunk-text.ts';
-import { commandLine, benchConfig, benchModelSetting, integerArgument, machineDescription, parseArguments, writeResults } from './support/bench-environment.ts';
+import { commandLine, benchConfig, integerArgument, machineDescription, modelDescription, parseArguments, writeResults } from './support/bench-environment.ts';
 import { loadReadmeCorpus, type CorpusDocument } from './support/corpus.ts';
 import { measureStages, type StageTimes } from './support/ingest-stages.ts';
 import { jsonRequest, openBenchKnowledge } from './support/knowledge-setup.ts';
@@ -77,7 +77,6 @@ try {
   const stages: StageTimes = await measureStages(knowledge, extractor, documents, config);
   const serviceMedian = median(results.map((result) => result.serviceMs));
 
-  const threads = config.embedding.threads > 0 ? String(config.embedding.threads) : 'runtime default (0)';
   const roundRows = results.map((result) => [result.round, fixed(tokens / (result.rawMs / 1000), 0), fixed(tokens / (result.serviceMs / 1000), 0), fixed(result.rawMs / result.serviceMs, 3)]);
   const stageRows = Object.entries(stages.milliseconds).map(([stage, ms]) => [stage, fixed(ms, 0), `${fixed((100 * ms) / stages.total, 1)} %`]);
   const markdown = [
@@ -88,7 +87,7 @@ try {
       [
         ['date', new Date().toISOString()],
         ['machine', machineDescription()],
-        ['model', `${benchModelSetting()} (dtype ${config.embedding.dtype}, threads ${threads}, batch ${config.embedding.batchSize})`],
+        ['model', modelDescription(config, { batch: true })],
         ['database', knowledge.databaseDescription],
         ['texts', `${documents.length} package READMEs from node_modules, ${(bytes / 1024).toFixed(0)} KiB, ${allChunks.length} chunks, ${tokens} tokens (model tokenizer, without [CLS]/[SEP])`],
         ['command', `\`${commandLine('bench/ingest.ts', argv)}\``],

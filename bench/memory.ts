@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT, benchConfig, benchModelSetting, commandLine, integerArgument, machineDescription, parseArguments, writeResults } from './support/bench-environment.ts';
+import { PROJECT_ROOT, benchConfig, commandLine, integerArgument, machineDescription, modelDescription, parseArguments, writeResults } from './support/bench-environment.ts';
 import { loadReadmeCorpus } from './support/corpus.ts';
 import { MemorySampler, readProcessMemory, type ProcessMemory } from './support/process-memory.ts';
 import { fixed, markdownTable } from './support/stats.ts';
@@ -98,7 +98,6 @@ const rows = (['idle', 'ingest', 'restart'] as const).map((phase) => {
   const label = labels[phase](snapshot);
   return [label, mib(main.rssKiB), mib(main.peakKiB), mib(treeRss), mib(snapshot.sampledPeakKiB)];
 });
-const threads = config.embedding.threads > 0 ? String(config.embedding.threads) : 'runtime default (0)';
 const idleTree = snapshots.idle!.processes.map((memory) => `\`${memory.command}\` (${mib(memory.peakKiB)} MiB peak)`).join(', ');
 const markdown = [
   '## npm start, embedded PGlite',
@@ -108,7 +107,7 @@ const markdown = [
     [
       ['date', new Date().toISOString()],
       ['machine', machineDescription()],
-      ['model', `${benchModelSetting()} (dtype ${config.embedding.dtype}, threads ${threads}, batch ${config.embedding.batchSize})`],
+      ['model', modelDescription(config, { batch: true })],
       ['service', `\`tsx functions/serve.node.ts\` (what \`npm start\` runs), FUNCTIONS=add-document,search, embedded PGlite in a temporary DATA_DIR`],
       ['process tree', idleTree],
       ['texts', 'package READMEs from node_modules, posted in turn (new source each pass) until the chunk target'],

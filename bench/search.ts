@@ -5,7 +5,7 @@
 //
 //   npx tsx bench/search.ts [--only embedded|server] [--embedded-chunks 10000] [--server-chunks 100000] [--queries 200]
 import { buildOpenApiDocument } from '../functions/app.ts';
-import { benchConfig, benchModelSetting, commandLine, integerArgument, machineDescription, parseArguments, writeResults } from './support/bench-environment.ts';
+import { benchConfig, commandLine, integerArgument, machineDescription, modelDescription, parseArguments, writeResults } from './support/bench-environment.ts';
 import { loadReadmeCorpus, proseSentences } from './support/corpus.ts';
 import { openBenchKnowledge, type BenchKnowledge } from './support/knowledge-setup.ts';
 import { measureLatency, measureRecall } from './support/search-measurements.ts';
@@ -75,7 +75,6 @@ function report(
   mode: string | undefined,
   seconds: number,
 ): string {
-  const threads = config.embedding.threads > 0 ? String(config.embedding.threads) : 'runtime default (0)';
   const ms = (value: number) => fixed(value, 2);
   return [
     `## ${phase.target === 'server' ? 'PostgreSQL server' : 'Embedded PGlite'}: ${phase.chunks.toLocaleString('en')} chunks`,
@@ -85,7 +84,7 @@ function report(
       [
         ['date', new Date().toISOString()],
         ['machine', machineDescription()],
-        ['model', `${benchModelSetting()} (dtype ${config.embedding.dtype}, threads ${threads})`],
+        ['model', modelDescription(config)],
         ['database', knowledge.databaseDescription],
         ['data', `${phase.chunks} chunks in ${Math.ceil(phase.chunks / 100)} documents: ${data.embeddedByModel} texts of 2-4 real README sentences embedded by the model${phase.chunks > data.embeddedByModel ? `, ${phase.chunks - data.embeddedByModel} mixtures of two of them (0.75/0.25 + noise, renormalised)` : ''}`],
         ['load', `multi-row INSERT ${fixed(timings.insertMs / 1000, 1)} s with ${timings.indexes.join(' and ')} dropped, then rebuilt with their migration definitions (HNSW m 16, ef_construction 64) + ANALYZE ${fixed(timings.indexMs / 1000, 1)} s`],

@@ -34,6 +34,12 @@ function resolveModel(model: string): string {
 }
 
 /** One line describing the machine: cores, CPU, memory, Node. */
+/** The embedding model row of a results table: model, dtype, threads and (optionally) batch size. */
+export function modelDescription(config: Config, options: { batch?: boolean } = {}): string {
+  const threads = config.embedding.threads > 0 ? String(config.embedding.threads) : 'runtime default (0)';
+  return `${benchModelSetting()} (dtype ${config.embedding.dtype}, threads ${threads}${options.batch ? `, batch ${config.embedding.batchSize}` : ''})`;
+}
+
 export function machineDescription(): string {
   const cpu = os.cpus()[0]?.model.replace(/\s+/g, ' ').trim() ?? 'unknown CPU';
   const memory = Math.round(os.totalmem() / 2 ** 30);

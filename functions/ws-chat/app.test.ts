@@ -9,6 +9,17 @@ const unrelatedQuestion = 'Which bird sings loudest at dawn?';
 const harness = useFakeLlmHarness();
 const { serve, connect } = harness;
 
+/** A socket whose answer (200 slow tokens) is streaming: its first token has arrived. */
+async function startLongAnswer() {
+  harness.fake().tokens = Array.from({ length: 200 }, (_, index) => ` t${index}`);
+  harness.fake().tokenDelayMs = 20;
+  const { url } = await serve();
+  const socket = await connect(url);
+  socket.send({ type: 'chat', message: relatedQuestion });
+  await socket.waitFor((frame) => frame.type === 'token');
+  return socket;
+}
+
 /** An upgrade request whose refusal body can be read (fetch will not send `Upgrade`). */
 function rawUpgrade(url: string, origin: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -89,12 +100,7 @@ describe('GET /ws/llm', () => {
   });
 
   it('stops the answer on cancel, closes the upstream request and ends with done cancelled', async () => {
-    harness.fake().tokens = Array.from({ length: 200 }, (_, index) => ` t${index}`);
-    harness.fake().tokenDelayMs = 20;
-    const { url } = await serve();
-    const socket = await connect(url);
-    socket.send({ type: 'chat', message: relatedQuestion });
-    await socket.waitFor((frame) => frame.type === 'token');
+    const socket = await startLongAnswer();
     const cancelledAt = performance.now();
     socket.send({ type: 'cancel' });
     const done = await socket.waitFor((frame) => frame.type === 'done');
@@ -110,12 +116,7 @@ describe('GET /ws/llm', () => {
   });
 
   it('aborts the upstream request when the socket closes mid-answer', async () => {
-    harness.fake().tokens = Array.from({ length: 200 }, (_, index) => ` t${index}`);
-    harness.fake().tokenDelayMs = 20;
-    const { url } = await serve();
-    const socket = await connect(url);
-    socket.send({ type: 'chat', message: relatedQuestion });
-    await socket.waitFor((frame) => frame.type === 'token');
+    const socket = await startLongAnswer();
     await socket.close();
     await harness.fake().waitForNoOpenStreams(1_000);
     expect(harness.fake().abortedStreams).toBe(1);

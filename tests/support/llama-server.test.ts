@@ -21,6 +21,17 @@ async function busySlotCount(server: RunningLlamaServer): Promise<number> {
   return slots.filter((slot) => slot.is_processing).length;
 }
 
+/** A streaming completion that keeps its slot generating until the client hangs up. */
+function startEndlessStream(server: RunningLlamaServer, signal?: AbortSignal): Promise<Response> {
+  return fetch(`${server.baseURL}/chat/completions`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${server.apiKey}`, 'Content-Type': 'application/json' },
+    // ignore_eos and a large budget keep the slot generating until we hang up.
+    body: JSON.stringify({ messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 1900, ignore_eos: true, stream: true }),
+    signal,
+  });
+}
+
 describe('startLlamaServer', () => {
   let server: RunningLlamaServer;
 
@@ -70,16 +81,7 @@ describe('startLlamaServer', () => {
 
   it('frees the slot within a second when a streaming client disconnects', async () => {
     const controller = new AbortController();
-    const response = await fetch(`${server.baseURL}/chat/completions`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${server.apiKey}`, 'Content-Type': 'application/json' },
-      // ignore_eos and a large budget keep the slot generating until we hang up.
-      body: JSON.stringify({
-        messages: [{ role: 'user', content: 'Once upon a time' }],
-        max_tokens: 1900, ignore_eos: true, stream: true,
-      }),
-      signal: controller.signal,
-    });
+    const response = await startEndlessStream(server, controller.signal);
     const reader = response.body!.getReader();
     await reader.read();
     expect(await busySlotCount(server)).toBe(1);
@@ -97,14 +99,7 @@ describe('startLlamaServer', () => {
 describe('RunningLlamaServer.stop', () => {
   it('ends the process within 3 s even while a response is still streaming', async () => {
     const server = await startLlamaServer({ parallel: 1, ctxSize: 2048 });
-    const response = await fetch(`${server.baseURL}/chat/completions`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${server.apiKey}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        messages: [{ role: 'user', content: 'Once upon a time' }],
-        max_tokens: 1900, ignore_eos: true, stream: true,
-      }),
-    });
+    const response = await startEndlessStream(server);
     const reader = response.body!.getReader();
     await reader.read();
 
