@@ -15,6 +15,14 @@ export interface TextChunk {
   content: string;
   /** `tokenCounter.countTokens(content)`: always at most `maxTokens`. */
   tokenCount: number;
+  /** `tokenCounter.tokenize(content)` when the counter has it: the embedder reuses them. */
+  tokenIds?: number[];
+}
+
+/** A text's count (and ids, when the counter gives them), measured once. */
+interface Measured {
+  tokens: number;
+  ids?: number[];
 }
 
 interface CountedUnit extends Unit {
@@ -35,9 +43,15 @@ export function chunkText(text: string, options: ChunkTextOptions): TextChunk[] 
   const overlap = Math.max(0, Math.floor(options.overlapSentences));
   const units = splitUnits(text).flatMap((unit) => fitUnit(unit, budget, counter));
   const chunks: TextChunk[] = [];
-  const emit = (members: CountedUnit[]) => {
+  const measure = (content: string): Measured => {
+    if (!counter.tokenize) return { tokens: counter.countTokens(content) };
+    const ids = counter.tokenize(content);
+    return { tokens: ids.length, ids };
+  };
+  const emit = (members: CountedUnit[], measured?: Measured) => {
     const content = render(members);
-    chunks.push({ content, tokenCount: counter.countTokens(content) });
+    const { tokens, ids } = measured ?? measure(content);
+    chunks.push(ids ? { content, tokenCount: tokens, tokenIds: ids } : { content, tokenCount: tokens });
   };
 
   let carry: CountedUnit[] = [];
@@ -48,11 +62,11 @@ export function chunkText(text: string, options: ChunkTextOptions): TextChunk[] 
     if (headings.length > 0) carry = [];
     if (index === units.length) {
       // Headings with no text after them: nothing to keep them with.
-      emitHeadingsAlone(headings, budget, counter, emit);
+      emitHeadingsAlone(headings, budget, measure, emit);
       break;
     }
     if (headings.length > 0 && !makeRoomAfterHeadings(units, index, headings, budget, counter)) {
-      emitHeadingsAlone(headings, budget, counter, emit);
+      emitHeadingsAlone(headings, budget, measure, emit);
       headings.length = 0;
     }
 
@@ -70,7 +84,8 @@ export function chunkText(text: string, options: ChunkTextOptions): TextChunk[] 
 
     // Word pieces can differ at the joins: only the count of the final text decides.
     let members = [...headings, ...body];
-    while (members.length > 1 && counter.countTokens(render(members)) > budget) {
+    let measured = measure(render(members));
+    while (members.length > 1 && measured.tokens > budget) {
       if (fresh > 1) {
         body.pop();
         fresh--;
@@ -81,8 +96,9 @@ export function chunkText(text: string, options: ChunkTextOptions): TextChunk[] 
         break; // a heading with one unit that was verified to fit beside it in makeRoomAfterHeadings
       }
       members = [...headings, ...body];
+      measured = measure(render(members));
     }
-    emit(members);
+    emit(members, measured);
     carry = body;
   }
   return chunks;
@@ -121,9 +137,10 @@ function makeRoomAfterHeadings(units: CountedUnit[], index: number, headings: Co
   return false;
 }
 
-function emitHeadingsAlone(headings: CountedUnit[], budget: number, counter: TokenCounter, emit: (members: CountedUnit[]) => void): void {
+function emitHeadingsAlone(headings: CountedUnit[], budget: number, measure: (content: string) => Measured, emit: (members: CountedUnit[], measured?: Measured) => void): void {
   if (headings.length === 0) return;
-  if (counter.countTokens(render(headings)) <= budget) emit(headings);
+  const together = measure(render(headings));
+  if (together.tokens <= budget) emit(headings, together);
   else for (const heading of headings) emit([heading]);
 }
 

@@ -1,4 +1,4 @@
-import type { Embedder } from '../knowledge/types.ts';
+import { inputText, type Embedder } from '../knowledge/types.ts';
 
 export interface HashEmbedderOptions {
   dimensions?: number;
@@ -38,7 +38,7 @@ export function createHashEmbedder(options: HashEmbedderOptions = {}): Embedder 
     dimensions,
     maxTokens,
     countTokens: (text) => tokensOf(text).length,
-    embed: async (texts) => texts.map(embedOne),
+    embed: async (inputs) => inputs.map((input) => embedOne(inputText(input))),
     close: async () => {},
   };
 }

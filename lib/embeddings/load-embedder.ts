@@ -1,6 +1,7 @@
 import { env, pipeline, type FeatureExtractionPipeline } from '@huggingface/transformers';
 import type { Config } from '../config.ts';
-import type { Embedder } from '../knowledge/types.ts';
+import type { Embedder, EmbeddingInput } from '../knowledge/types.ts';
+import { createSentenceEncoder } from './sentence-encoder.ts';
 import { isDirectory, readModelWindow, resolveModelLocation, type ModelLocation } from './model-location.ts';
 
 /** A model that could not be found, loaded or does not fit the settings; names the model and its folder. */
@@ -56,16 +57,22 @@ export async function loadEmbedder(settings: Config['embedding'], options: LoadE
 
   const tokenizer = extractor.tokenizer;
   const maxTokens = readModelWindow(location, tokenizer.model_max_length, (extractor.model.config as { max_position_embeddings?: unknown }).max_position_embeddings);
-  // The pipeline truncates at `model_max_length`; make that the model's real window
-  // (MiniLM's tokenizer says 512 but the model was trained at 256).
+  // Anything that still runs the pipeline (the benchmarks' reference) truncates at
+  // `model_max_length`: make that the model's real window (MiniLM's tokenizer says 512 but
+  // the model was trained at 256).
   Object.defineProperty(tokenizer, 'model_max_length', { value: maxTokens, configurable: true });
-  const countTokens = (text: string): number => tokenizer.encode(text, { add_special_tokens: false }).length;
-
-  // The warm-up also tells the model's real output size.
-  const probe = await extractor([WARM_UP_SENTENCE], { pooling: 'mean', normalize: true });
-  const producedDimensions = probe.dims.at(-1) ?? 0;
-  if (producedDimensions !== settings.dimensions) {
+  let embedder: Embedder;
+  let producedDimensions: number;
+  try {
+    embedder = createPipelineEmbedder({ extractor, modelId: location.modelId, dimensions: settings.dimensions, maxTokens, batchSize: settings.batchSize });
+    // The warm-up runs the request path once and tells the model's real output size.
+    producedDimensions = (await embedder.embed([WARM_UP_SENTENCE]))[0]!.length;
+  } catch (error) {
     await extractor.dispose();
+    throw new EmbeddingModelError(`embedding model "${settings.model}" cannot embed sentences: ${messageOf(error)}`, { model: settings.model, folder: location.folder, cause: error });
+  }
+  if (producedDimensions !== settings.dimensions) {
+    await embedder.close();
     throw new EmbeddingModelError(
       `embedding model "${settings.model}" produces ${producedDimensions}-dimensional vectors but ${settings.dimensions} are configured (EMBEDDING_DIM); ` +
         'set EMBEDDING_DIM to the model\'s size (and a matching vector column) or choose another model',
@@ -77,7 +84,7 @@ export async function loadEmbedder(settings: Config['embedding'], options: LoadE
     `embedding model ${location.modelId} ready from ${location.folder} in ${Math.round(performance.now() - startedAt)} ms ` +
       `(${settings.dimensions} dims, window ${maxTokens} tokens, dtype ${settings.dtype}, threads ${threads})`,
   );
-  return createPipelineEmbedder({ extractor, modelId: location.modelId, dimensions: producedDimensions, maxTokens, batchSize: settings.batchSize, countTokens });
+  return embedder;
 }
 
 function assertFilesPresent(location: ModelLocation, settings: Config['embedding']): void {
@@ -99,32 +106,27 @@ interface PipelineEmbedderParts {
   dimensions: number;
   maxTokens: number;
   batchSize: number;
-  countTokens: (text: string) => number;
 }
 
 function createPipelineEmbedder(parts: PipelineEmbedderParts): Embedder {
-  const { extractor, batchSize, countTokens } = parts;
-  const textBudget = parts.maxTokens - 2;
+  const { extractor, batchSize } = parts;
+  const encoder = createSentenceEncoder(extractor, parts.maxTokens);
   let closed = false;
   // One batch at a time: concurrent runs would only fight over the same intra-op threads.
   let queue: Promise<unknown> = Promise.resolve();
-
-  async function embedBatch(batch: string[]): Promise<number[][]> {
-    const output = await extractor(batch.map((text) => truncateToWindow(text, textBudget, countTokens)), { pooling: 'mean', normalize: true });
-    return output.tolist() as number[][];
-  }
 
   return {
     modelId: parts.modelId,
     dimensions: parts.dimensions,
     maxTokens: parts.maxTokens,
-    countTokens,
-    async embed(texts: string[]): Promise<number[][]> {
+    countTokens: (text) => encoder.tokenize(text).length,
+    tokenize: encoder.tokenize,
+    async embed(inputs: readonly EmbeddingInput[]): Promise<number[][]> {
       if (closed) throw new Error(`embedding model ${parts.modelId} is closed`);
-      if (texts.length === 0) return [];
+      if (inputs.length === 0) return [];
       const run = queue.then(async () => {
         const vectors: number[][] = [];
-        for (let start = 0; start < texts.length; start += batchSize) vectors.push(...(await embedBatch(texts.slice(start, start + batchSize))));
+        for (let start = 0; start < inputs.length; start += batchSize) vectors.push(...(await encoder.encode(inputs.slice(start, start + batchSize))));
         return vectors;
       });
       queue = run.catch(() => undefined);
@@ -137,23 +139,6 @@ function createPipelineEmbedder(parts: PipelineEmbedderParts): Embedder {
       await extractor.dispose();
     },
   };
-}
-
-/**
- * The longest prefix of `text` within `budget` word pieces, so an over-long text embeds as its
- * beginning followed by the model's end token, the way sentence-transformers truncates.
- */
-function truncateToWindow(text: string, budget: number, countTokens: (text: string) => number): string {
-  if (countTokens(text) <= budget) return text;
-  const codePoints = Array.from(text);
-  let fits = 0;
-  let tooLong = codePoints.length;
-  while (tooLong - fits > 1) {
-    const middle = Math.floor((fits + tooLong) / 2);
-    if (countTokens(codePoints.slice(0, middle).join('')) <= budget) fits = middle;
-    else tooLong = middle;
-  }
-  return codePoints.slice(0, fits).join('');
 }
 
 /** The error's message and its causes' ("fetch failed: getaddrinfo ENOTFOUND ..."). */

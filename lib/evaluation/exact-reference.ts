@@ -1,6 +1,6 @@
 import { addDocumentToKnowledgeBase, searchSimilarChunks, type KnowledgeDependencies } from '../knowledge/knowledge-base.ts';
 import { createMemoryStore } from '../knowledge/memory-store.ts';
-import type { Embedder, SearchHit } from '../knowledge/types.ts';
+import { inputText, type Embedder, type SearchHit } from '../knowledge/types.ts';
 import type { EvalDocument } from './eval-set.ts';
 
 /** Exact nearest neighbours of a question: the reference an approximate (HNSW) search is measured against. */
@@ -17,13 +17,14 @@ export function createCachingEmbedder(embedder: Embedder): Embedder {
     dimensions: embedder.dimensions,
     maxTokens: embedder.maxTokens,
     countTokens: (text) => embedder.countTokens(text),
-    async embed(texts) {
-      const missing = [...new Set(texts.filter((text) => !cache.has(text)))];
+    ...(embedder.tokenize ? { tokenize: embedder.tokenize.bind(embedder) } : {}),
+    async embed(inputs) {
+      const missing = [...new Map(inputs.filter((input) => !cache.has(inputText(input))).map((input) => [inputText(input), input])).values()];
       if (missing.length) {
         const vectors = await embedder.embed(missing);
-        missing.forEach((text, index) => cache.set(text, vectors[index]!));
+        missing.forEach((input, index) => cache.set(inputText(input), vectors[index]!));
       }
-      return texts.map((text) => cache.get(text)!);
+      return inputs.map((input) => cache.get(inputText(input))!);
     },
     close: () => embedder.close(),
   };

@@ -45,7 +45,8 @@ export async function addDocumentToKnowledgeBase(dependencies: KnowledgeDependen
     overlapSentences: dependencies.chunking.overlapSentences,
   });
   if (chunks.length === 0) throw new AppError(400, 'empty_content', 'content has no text to index');
-  const embeddings = await dependencies.embedder.embed(chunks.map((chunk) => chunk.content));
+  // The chunker's token ids, when it has them, spare the embedder a second tokenization.
+  const embeddings = await dependencies.embedder.embed(chunks.map((chunk) => (chunk.tokenIds ? { text: chunk.content, tokenIds: chunk.tokenIds } : chunk.content)));
   const document = await dependencies.store.replaceDocument({
     source: input.source,
     contentSha256,

@@ -7,6 +7,20 @@
 export interface TokenCounter {
   /** Tokens of `text` without the model's special tokens ([CLS]/[SEP]). */
   countTokens(text: string): number;
+  /**
+   * The token ids of `text` without special tokens (`countTokens(text)` is their number).
+   * Optional: given it, the chunker keeps each chunk's ids so the embedder need not
+   * tokenize the chunk again.
+   */
+  tokenize?(text: string): number[];
+}
+
+/** A text to embed, optionally with its ids from {@link TokenCounter.tokenize} (which must be that text's). */
+export type EmbeddingInput = string | { text: string; tokenIds: readonly number[] };
+
+/** The text of an {@link EmbeddingInput}. */
+export function inputText(input: EmbeddingInput): string {
+  return typeof input === 'string' ? input : input.text;
 }
 
 /** A sentence-embedding model: one per process, loaded and warmed at start. */
@@ -15,8 +29,8 @@ export interface Embedder extends TokenCounter {
   readonly dimensions: number;
   /** The model's window in tokens, special tokens included (MiniLM: 256 in sentence-transformers). */
   readonly maxTokens: number;
-  /** Unit-length embeddings, one per text, in order. Batches internally. */
-  embed(texts: string[]): Promise<number[][]>;
+  /** Unit-length embeddings, one per input, in order. Batches internally. */
+  embed(inputs: readonly EmbeddingInput[]): Promise<number[][]>;
   close(): Promise<void>;
 }
 
