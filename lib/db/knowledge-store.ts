@@ -3,7 +3,7 @@ import type { ChunkRecord, KnowledgeStore, StoredDocument } from '../knowledge/t
 import { withDatabaseErrors } from './errors.ts';
 import { DEFAULT_HNSW_EF_SEARCH, searchChunks } from './search-query.ts';
 import { toSearchText } from '../text-search/terms.ts';
-import { toVectorLiteral } from './vector.ts';
+import { toScaledIntegers } from './vector.ts';
 
 interface DocumentRow {
   id: string;
@@ -15,7 +15,7 @@ interface DocumentRow {
   updated_at: Date;
 }
 
-// Rows per INSERT: 7 parameters each, well under PostgreSQL's 65,535-parameter limit.
+// Rows per INSERT: bounds one message's size (a chunk with its vector is a few KiB).
 const INSERT_BATCH = 500;
 
 /**
@@ -47,17 +47,20 @@ export function createPostgresStore(sql: Sql, { efSearch = DEFAULT_HNSW_EF_SEARC
             WITH removed AS (DELETE FROM knowledge_chunks WHERE document_id = ${row!.id} RETURNING search_vector)
             SELECT array_agg(lexeme) AS lexemes, array_agg(chunks) AS chunks FROM (${lexemeCounts(transaction, transaction`removed`)}) counted`;
           for (let start = 0; start < chunks.length; start += INSERT_BATCH) {
-            const rows = chunks.slice(start, start + INSERT_BATCH).map((chunk: ChunkRecord, offset) => ({
-              document_id: row!.id,
-              source,
-              chunk_index: start + offset,
-              content: chunk.content,
-              // What full-text search indexes (Chinese segmented into words); see sql/00002.
-              search_text: toSearchText(chunk.content),
-              token_count: chunk.tokenCount,
-              embedding: toVectorLiteral(chunk.embedding),
-            }));
-            await transaction`INSERT INTO knowledge_chunks ${transaction(rows, 'document_id', 'source', 'chunk_index', 'content', 'search_text', 'token_count', 'embedding')}`;
+            const batch = chunks.slice(start, start + INSERT_BATCH);
+            // One array per column: seven parameters whatever the batch size, and vectors as
+            // scaled integers (see toScaledIntegers).
+            await transaction`
+              INSERT INTO knowledge_chunks (document_id, source, chunk_index, content, search_text, token_count, embedding)
+              SELECT ${row!.id}, ${source}, c.chunk_index, c.content, c.search_text, c.token_count, l2_normalize(c.embedding::int4[]::vector)
+              FROM unnest(
+                ${batch.map((_, offset) => start + offset)}::int[],
+                ${batch.map((chunk: ChunkRecord) => chunk.content)}::text[],
+                -- What full-text search indexes (Chinese segmented into words); see sql/00002.
+                ${batch.map((chunk: ChunkRecord) => toSearchText(chunk.content))}::text[],
+                ${batch.map((chunk: ChunkRecord) => chunk.tokenCount)}::int[],
+                ${batch.map((chunk: ChunkRecord) => toScaledIntegers(chunk.embedding))}::text[]
+              ) AS c(chunk_index, content, search_text, token_count, embedding)`;
           }
           await transaction`
             ${addLexemeCounts(transaction, transaction`

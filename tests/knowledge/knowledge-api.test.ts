@@ -79,6 +79,22 @@ describe(`knowledge API on ${databaseLane()} PostgreSQL`, () => {
       await expectStillServing();
     });
 
+    it('stores each chunk\'s embedding as the embedder made it, to float4 precision and in chunk order', async () => {
+      const content = 'Glaciers carve valleys over thousands of years. Rivers then fill the valleys with gravel and sand. Forests grow on the terraces.';
+      await add({ source: 'vectors.md', content });
+      const rows = await harness.admin<{ chunk_index: number; content: string; embedding: string }[]>`
+        SELECT chunk_index, content, embedding::text AS embedding FROM knowledge_chunks WHERE source = 'vectors.md' ORDER BY chunk_index`;
+      expect(rows.length).toBeGreaterThanOrEqual(1);
+      const expected = await harness.embedder.embed(rows.map((row) => row.content));
+      for (const [index, row] of rows.entries()) {
+        expect(row.chunk_index).toBe(index);
+        const stored = JSON.parse(row.embedding) as number[];
+        expect(stored).toHaveLength(expected[index]!.length);
+        // float4 keeps ~7 significant digits; the integer transfer must not lose more.
+        stored.forEach((value, dimension) => expect(Math.abs(value - expected[index]![dimension]!)).toBeLessThan(2e-7));
+      }
+    });
+
     it('stores emoji and CJK text exactly and finds it again', async () => {
       const content = '向量数据库存储嵌入。它支持相似度搜索！Emoji too: 🚀🧠 are kept.';
       expect((await add({ source: '文档/中文 🚀.md', content })).status).toBe(201);
