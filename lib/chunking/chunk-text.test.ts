@@ -176,21 +176,50 @@ describe('chunkText', () => {
   });
 
   it('never loses text and never exceeds the budget on random documents', () => {
-    let seed = 12345;
-    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
-    const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)]!;
-    const pieces = ['the', 'Dr.', 'e.g.', 'vector', 'search', '数据库', '检索。', '很好！', '?', '!', '.', ',', '\n', '\n\n', '\n## Heading\n', '\n```\ncode line();\n```\n', 'https://x.org/a?b=c.', 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo'.repeat(8), '中文长句'.repeat(30), '    ', '\t'];
+    const random = seededRandom(12345);
     for (let run = 0; run < 200; run++) {
-      const text = Array.from({ length: Math.floor(random() * 300) }, () => pick(pieces)).join(pick([' ', '', ' ']));
-      const counter = pick([wordCounter, characterCounter]);
-      const maxTokens = pick([14, 20, 50, 126]);
-      const chunks = chunkText(text, { tokenCounter: counter, maxTokens, overlapSentences: pick([0, 1, 2]) });
+      const text = randomDocument(random);
+      const counter = pick(random, [wordCounter, characterCounter]);
+      const maxTokens = pick(random, [14, 20, 50, 126]);
+      const chunks = chunkText(text, { tokenCounter: counter, maxTokens, overlapSentences: pick(random, [0, 1, 2]) });
       if (nonSpace(text) === '') expect(chunks).toEqual([]);
       else expectNoTextLost(text, chunks);
       expectWithinBudget(chunks, counter, maxTokens);
     }
   });
 });
+
+describe('chunkText token ids', () => {
+  // Two characters a token, spaces included: the ids of "ab cd" are not those of "ab" and "cd" joined.
+  const pairIds = (text: string) => Array.from(text.replace(/\s+/g, ' ').trim().match(/[\s\S]{1,2}/gu) ?? [], (pair) => pair.charCodeAt(0) * 65536 + (pair.charCodeAt(1) || 0));
+  const pairCounter: TokenCounter = { countTokens: (text) => pairIds(text).length, tokenize: pairIds };
+
+  it('tokenizes each chunk\'s text again when the tokenizer does not promise that whitespace separates', () => {
+    const random = seededRandom(99);
+    for (let run = 0; run < 50; run++) {
+      const text = randomDocument(random);
+      for (const chunk of chunkText(text, { tokenCounter: pairCounter, maxTokens: 60, overlapSentences: 1 })) {
+        expect(chunk.tokenIds).toEqual(pairIds(chunk.content));
+        expect(chunk.tokenCount).toBeLessThanOrEqual(60);
+      }
+    }
+  });
+
+  it('gives no ids when the counter only counts', () => {
+    expect(chunkText('One sentence. Another one.', { tokenCounter: wordCounter, maxTokens: 50, overlapSentences: 1 })[0]).not.toHaveProperty('tokenIds');
+  });
+});
+
+function seededRandom(seed: number): () => number {
+  return () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+}
+const pick = <T>(random: () => number, items: T[]) => items[Math.floor(random() * items.length)]!;
+
+/** English, Chinese, markdown, code, URLs, a base64 blob and a long Chinese run, in random order and spacing. */
+function randomDocument(random: () => number): string {
+  const pieces = ['the', 'Dr.', 'e.g.', 'vector', 'search', '数据库', '检索。', '很好！', '?', '!', '.', ',', '\n', '\n\n', '\n## Heading\n', '\n```\ncode line();\n```\n', 'https://x.org/a?b=c.', 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo'.repeat(8), '中文长句'.repeat(30), '    ', '\t'];
+  return Array.from({ length: Math.floor(random() * 300) }, () => pick(random, pieces)).join(pick(random, [' ', '', ' ']));
+}
 
 const fixtureFolder = path.resolve(import.meta.dirname, '../../../shared/fixtures/models/glove-static-384d');
 
@@ -201,6 +230,24 @@ describe.skipIf(!existsSync(fixtureFolder))('chunkText with the fixture model\'s
   });
   afterAll(async () => {
     await embedder?.close();
+  });
+
+  it('gives each chunk the ids the tokenizer gives its text, whether it joins sentence ids or tokenizes again', () => {
+    expect(embedder.splitsAtWhitespace).toBe(true);
+    // The same tokenizer without the promise: every chunk's text is tokenized on its own.
+    const retokenizing: TokenCounter = { countTokens: (text) => embedder.countTokens(text), tokenize: (text) => embedder.tokenize!(text) };
+    const random = seededRandom(777);
+    for (let run = 0; run < 150; run++) {
+      const text = randomDocument(random);
+      const options = { maxTokens: pick(random, [14, 20, 50, 126]), overlapSentences: pick(random, [0, 1, 2]) };
+      const chunks = chunkText(text, { tokenCounter: embedder, ...options });
+      for (const chunk of chunks) {
+        expect(chunk.tokenIds).toEqual(embedder.tokenize!(chunk.content));
+        expect(chunk.tokenCount).toBe(chunk.tokenIds!.length);
+        expect(chunk.tokenCount).toBeLessThanOrEqual(options.maxTokens);
+      }
+      expect(chunkText(text, { tokenCounter: retokenizing, ...options })).toEqual(chunks);
+    }
   });
 
   it('gives chunks that all fit the model window as the model counts them', async () => {

@@ -27,6 +27,34 @@ interface Measured {
 
 interface CountedUnit extends Unit {
   tokens: number;
+  /** The unit's own ids, when the counter gives them. */
+  ids?: number[];
+}
+
+interface Measurer {
+  /** Counts (and tokenizes) a text. */
+  text(content: string): Measured;
+  /** Measures `render(members)`: by joining the members' ids when the tokenizer allows it. */
+  members(members: CountedUnit[]): Measured;
+}
+
+function createMeasurer(counter: TokenCounter): Measurer {
+  const text = (content: string): Measured => {
+    if (!counter.tokenize) return { tokens: counter.countTokens(content) };
+    const ids = counter.tokenize(content);
+    return { tokens: ids.length, ids };
+  };
+  return {
+    text,
+    members(members) {
+      // Whitespace between every two members: their ids joined are the text's ids.
+      if (counter.splitsAtWhitespace && members.every((member, index) => member.ids && (index === 0 || member.joiner !== ''))) {
+        const ids = members.flatMap((member) => member.ids!);
+        return { tokens: ids.length, ids };
+      }
+      return text(render(members));
+    },
+  };
 }
 
 /**
@@ -41,17 +69,12 @@ export function chunkText(text: string, options: ChunkTextOptions): TextChunk[] 
   const counter = options.tokenCounter;
   const budget = Math.max(1, Math.floor(options.maxTokens));
   const overlap = Math.max(0, Math.floor(options.overlapSentences));
-  const units = splitUnits(text).flatMap((unit) => fitUnit(unit, budget, counter));
+  const measure = createMeasurer(counter);
+  const units = splitUnits(text).flatMap((unit) => fitUnit(unit, budget, counter, measure));
   const chunks: TextChunk[] = [];
-  const measure = (content: string): Measured => {
-    if (!counter.tokenize) return { tokens: counter.countTokens(content) };
-    const ids = counter.tokenize(content);
-    return { tokens: ids.length, ids };
-  };
-  const emit = (members: CountedUnit[], measured?: Measured) => {
+  const emit = (members: CountedUnit[], measured = measure.members(members)) => {
     const content = render(members);
-    const { tokens, ids } = measured ?? measure(content);
-    chunks.push(ids ? { content, tokenCount: tokens, tokenIds: ids } : { content, tokenCount: tokens });
+    chunks.push(measured.ids ? { content, tokenCount: measured.tokens, tokenIds: measured.ids } : { content, tokenCount: measured.tokens });
   };
 
   let carry: CountedUnit[] = [];
@@ -65,7 +88,7 @@ export function chunkText(text: string, options: ChunkTextOptions): TextChunk[] 
       emitHeadingsAlone(headings, budget, measure, emit);
       break;
     }
-    if (headings.length > 0 && !makeRoomAfterHeadings(units, index, headings, budget, counter)) {
+    if (headings.length > 0 && !makeRoomAfterHeadings(units, index, headings, budget, counter, measure)) {
       emitHeadingsAlone(headings, budget, measure, emit);
       headings.length = 0;
     }
@@ -84,7 +107,7 @@ export function chunkText(text: string, options: ChunkTextOptions): TextChunk[] 
 
     // Word pieces can differ at the joins: only the count of the final text decides.
     let members = [...headings, ...body];
-    let measured = measure(render(members));
+    let measured = measure.members(members);
     while (members.length > 1 && measured.tokens > budget) {
       if (fresh > 1) {
         body.pop();
@@ -96,7 +119,7 @@ export function chunkText(text: string, options: ChunkTextOptions): TextChunk[] 
         break; // a heading with one unit that was verified to fit beside it in makeRoomAfterHeadings
       }
       members = [...headings, ...body];
-      measured = measure(render(members));
+      measured = measure.members(members);
     }
     emit(members, measured);
     carry = body;
@@ -105,9 +128,9 @@ export function chunkText(text: string, options: ChunkTextOptions): TextChunk[] 
 }
 
 /** The unit itself if it fits, else its pieces (the first keeps the unit's joiner and kind). */
-function fitUnit(unit: Unit, budget: number, counter: TokenCounter): CountedUnit[] {
-  const tokens = counter.countTokens(unit.text);
-  if (tokens <= budget) return [{ ...unit, tokens }];
+function fitUnit(unit: Unit, budget: number, counter: TokenCounter, measure: Measurer): CountedUnit[] {
+  const { tokens, ids } = measure.text(unit.text);
+  if (tokens <= budget) return [ids ? { ...unit, tokens, ids } : { ...unit, tokens }];
   return splitLongText(unit.text, budget, counter).map((piece, index) => ({
     text: piece.text,
     tokens: piece.tokens,
@@ -120,9 +143,9 @@ function fitUnit(unit: Unit, budget: number, counter: TokenCounter): CountedUnit
  * Makes sure the first unit after a heading fits in one chunk with it, splitting that unit
  * further when needed. False when the headings leave too little room to be worth sharing.
  */
-function makeRoomAfterHeadings(units: CountedUnit[], index: number, headings: CountedUnit[], budget: number, counter: TokenCounter): boolean {
+function makeRoomAfterHeadings(units: CountedUnit[], index: number, headings: CountedUnit[], budget: number, counter: TokenCounter, measure: Measurer): boolean {
   for (let attempt = 0; attempt < 4; attempt++) {
-    const count = counter.countTokens(render([...headings, units[index]!]));
+    const count = measure.members([...headings, units[index]!]).tokens;
     if (count <= budget) return true;
     const room = units[index]!.tokens - (count - budget) - attempt;
     if (room < Math.max(4, budget / 4)) return false;
@@ -137,9 +160,9 @@ function makeRoomAfterHeadings(units: CountedUnit[], index: number, headings: Co
   return false;
 }
 
-function emitHeadingsAlone(headings: CountedUnit[], budget: number, measure: (content: string) => Measured, emit: (members: CountedUnit[], measured?: Measured) => void): void {
+function emitHeadingsAlone(headings: CountedUnit[], budget: number, measure: Measurer, emit: (members: CountedUnit[], measured?: Measured) => void): void {
   if (headings.length === 0) return;
-  const together = measure(render(headings));
+  const together = measure.members(headings);
   if (together.tokens <= budget) emit(headings, together);
   else for (const heading of headings) emit([heading]);
 }

@@ -121,6 +121,7 @@ function createPipelineEmbedder(parts: PipelineEmbedderParts): Embedder {
     maxTokens: parts.maxTokens,
     countTokens: (text) => encoder.tokenize(text).length,
     tokenize: encoder.tokenize,
+    splitsAtWhitespace: encoder.splitsAtWhitespace,
     async embed(inputs: readonly EmbeddingInput[]): Promise<number[][]> {
       if (closed) throw new Error(`embedding model ${parts.modelId} is closed`);
       if (inputs.length === 0) return [];

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkText } from '../chunking/chunk-text.ts';
 import type { Embedder } from '../knowledge/types.ts';
 import { loadEmbedder } from './load-embedder.ts';
-import { meanPoolNormalized } from './sentence-encoder.ts';
+import { meanPoolNormalized, splitsAtWhitespace } from './sentence-encoder.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '../..');
 const fixtureFolder = path.resolve(projectRoot, '../shared/fixtures/models/glove-static-384d');
@@ -23,6 +23,21 @@ describe('meanPoolNormalized', () => {
   it('gives a zero vector, not NaN, when every token vector is zero', () => {
     const [vector] = meanPoolNormalized(new Float32Array(6), [{ start: 0, length: 3 }], 3, 2);
     expect(vector).toEqual([0, 0]);
+  });
+});
+
+describe('splitsAtWhitespace', () => {
+  it('holds for BERT-style definitions (all-MiniLM-L6-v2: BertNormalizer, BertPreTokenizer, WordPiece)', () => {
+    expect(splitsAtWhitespace({ normalizer: { type: 'BertNormalizer' }, pre_tokenizer: { type: 'BertPreTokenizer' }, model: { type: 'WordPiece' } })).toBe(true);
+    expect(splitsAtWhitespace({ normalizer: { type: 'Sequence', normalizers: [{ type: 'NFD' }, { type: 'Lowercase' }, { type: 'StripAccents' }] }, pre_tokenizer: { type: 'Whitespace' }, model: { type: 'WordLevel' } })).toBe(true);
+  });
+
+  it('does not hold where spaces live inside tokens or the definition does not say', () => {
+    expect(splitsAtWhitespace({ normalizer: null, pre_tokenizer: { type: 'Metaspace' }, model: { type: 'Unigram' } })).toBe(false);
+    expect(splitsAtWhitespace({ normalizer: null, pre_tokenizer: { type: 'ByteLevel' }, model: { type: 'BPE' } })).toBe(false);
+    expect(splitsAtWhitespace({ normalizer: { type: 'Replace' }, pre_tokenizer: { type: 'BertPreTokenizer' }, model: { type: 'WordPiece' } })).toBe(false);
+    expect(splitsAtWhitespace({ normalizer: null, pre_tokenizer: null, model: { type: 'WordPiece' } })).toBe(false);
+    expect(splitsAtWhitespace(undefined)).toBe(false);
   });
 });
 

@@ -1,5 +1,5 @@
 import { Tensor, type FeatureExtractionPipeline } from '@huggingface/transformers';
-import type { EmbeddingInput } from '../knowledge/types.ts';
+import type { EmbeddingInput, TokenCounter } from '../knowledge/types.ts';
 
 /**
  * What the feature-extraction pipeline does with `{ pooling: 'mean', normalize: true }`,
@@ -18,6 +18,8 @@ import type { EmbeddingInput } from '../knowledge/types.ts';
 export interface SentenceEncoder {
   /** Word-piece ids of `text` without special tokens. */
   tokenize(text: string): number[];
+  /** See {@link TokenCounter.splitsAtWhitespace}: read from the tokenizer's definition. */
+  splitsAtWhitespace: boolean;
   /** Unit-length mean-pooled vectors, one per input, in order: ONE model run. */
   encode(inputs: readonly EmbeddingInput[]): Promise<number[][]>;
 }
@@ -44,6 +46,7 @@ export function createSentenceEncoder(extractor: FeatureExtractionPipeline, wind
 
   return {
     tokenize,
+    splitsAtWhitespace: splitsAtWhitespace((tokenizer as unknown as { _tokenizerJSON?: TokenizerDefinition })._tokenizerJSON),
     async encode(inputs) {
       const sequences = inputs.map((input) => {
         const ids = typeof input === 'string' ? tokenize(input) : input.tokenIds;
@@ -60,6 +63,37 @@ export function createSentenceEncoder(extractor: FeatureExtractionPipeline, wind
       }
     },
   };
+}
+
+interface TokenizerDefinition {
+  normalizer?: { type?: string; normalizers?: Array<{ type?: string }> } | null;
+  pre_tokenizer?: { type?: string; pretokenizers?: Array<{ type?: string }> } | null;
+  model?: { type?: string };
+}
+
+// Normalizers that act on each character (or on a character and the marks that follow it),
+// so whitespace between two texts keeps them apart.
+const CHARACTER_NORMALIZERS = new Set(['BertNormalizer', 'Lowercase', 'NFC', 'NFD', 'NFKC', 'NFKD', 'StripAccents']);
+// Pre-tokenizers that cut at every whitespace (and BERT's also at punctuation).
+const WHITESPACE_PRE_TOKENIZERS = new Set(['BertPreTokenizer', 'Whitespace', 'WhitespaceSplit']);
+// Models that map each pre-tokenized word on its own.
+const WORD_MODELS = new Set(['WordPiece', 'WordLevel']);
+
+/**
+ * Whether tokenizing `a + whitespace + b` always gives `a`'s ids followed by `b`'s: true for
+ * BERT-style tokenizers (all-MiniLM-L6-v2's included), false for anything that keeps spaces
+ * in its tokens (SentencePiece's ▁, byte-level BPE's Ġ) or that the definition does not show.
+ */
+export function splitsAtWhitespace(definition: TokenizerDefinition | undefined): boolean {
+  if (!definition) return false;
+  const normalizers = !definition.normalizer ? [] : definition.normalizer.type === 'Sequence' ? (definition.normalizer.normalizers ?? []) : [definition.normalizer];
+  const preTokenizers = !definition.pre_tokenizer ? [] : definition.pre_tokenizer.type === 'Sequence' ? (definition.pre_tokenizer.pretokenizers ?? []) : [definition.pre_tokenizer];
+  return (
+    normalizers.every((normalizer) => CHARACTER_NORMALIZERS.has(normalizer.type ?? '')) &&
+    preTokenizers.length > 0 &&
+    preTokenizers.every((preTokenizer) => WHITESPACE_PRE_TOKENIZERS.has(preTokenizer.type ?? '')) &&
+    WORD_MODELS.has(definition.model?.type ?? '')
+  );
 }
 
 /** Where the tokenizer puts its special tokens, found by encoding a probe with and without them. */

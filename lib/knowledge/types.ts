@@ -13,6 +13,13 @@ export interface TokenCounter {
    * tokenize the chunk again.
    */
   tokenize?(text: string): number[];
+  /**
+   * True when the tokenizer splits text into words at whitespace before anything else, so that
+   * `tokenize(a + ' ' + b)` is always `tokenize(a)` followed by `tokenize(b)` (BERT's WordPiece
+   * and WordLevel tokenizers). The chunker then joins its sentences' ids instead of
+   * tokenizing each chunk's text again.
+   */
+  readonly splitsAtWhitespace?: boolean;
 }
 
 /** A text to embed, optionally with its ids from {@link TokenCounter.tokenize} (which must be that text's). */
