@@ -4,7 +4,7 @@ import type { Config } from '../lib/config.ts';
 import { openDatabase, type Database } from '../lib/db/connect.ts';
 import { DataDirectoryLockedError } from '../lib/db/embedded.ts';
 import { pendingMigrations, runMigrations } from '../lib/db/migrate.ts';
-import { createPostgresStore } from '../lib/db/knowledge-store.ts';
+import { openKnowledgeStore } from '../lib/db/knowledge-store.ts';
 import { checkEmbeddingColumn } from '../lib/db/schema-check.ts';
 import { loadEmbedder } from '../lib/embeddings/load-embedder.ts';
 import type { KnowledgeDependencies } from '../lib/knowledge/knowledge-base.ts';
@@ -77,7 +77,7 @@ export async function startService(config: Config, runtime: RuntimeAdapter, log:
     for (let attempt = 1; !stopped; attempt++) {
       try {
         state.setReason(`connecting to the database (attempt ${attempt})`);
-        database = await openDatabase(config.database, { efSearch: config.retrieval.efSearch });
+        database = await openDatabase(config.database, { efSearch: config.retrieval.efSearch, log });
         await database.sql`SELECT 1`;
         break;
       } catch (error) {
@@ -108,7 +108,7 @@ export async function startService(config: Config, runtime: RuntimeAdapter, log:
       throw new FatalStartupError(error.message);
     });
     log('info', 'embedding model ready', { model: embedder.modelId, dimensions: embedder.dimensions, load_ms: Date.now() - started });
-    state.setReady({ store: createPostgresStore(database.sql, { efSearch: database.efSearch }), embedder, chunking: config.chunking });
+    state.setReady({ store: openKnowledgeStore(database), embedder, chunking: config.chunking });
   };
 
   const ready = initialise().catch((error: Error) => {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../lib/config.ts';
 import { openDatabase, type Database } from '../lib/db/connect.ts';
-import { createPostgresStore } from '../lib/db/knowledge-store.ts';
+import { openKnowledgeStore } from '../lib/db/knowledge-store.ts';
 import { runMigrations } from '../lib/db/migrate.ts';
 import { loadEmbedder } from '../lib/embeddings/load-embedder.ts';
 import { EvalSetError, loadEvalSet } from '../lib/evaluation/eval-set.ts';
@@ -55,7 +55,7 @@ async function main(): Promise<number> {
       // Never DATABASE_URL: the evaluation must not write into a real knowledge base.
       database = await openDatabase({ ...config.database, url: undefined, dataDir }, { efSearch: config.retrieval.efSearch });
       await runMigrations(database.sql);
-      store = createPostgresStore(database.sql, { efSearch: database.efSearch });
+      store = openKnowledgeStore(database);
     }
     const chunking = config.chunking;
     const report = await runEvaluation({

@@ -50,7 +50,6 @@ export async function measureStages(knowledge: BenchKnowledge, extractor: Featur
       chunks: chunks.map((chunk, index) => ({ content: chunk.content, tokenCount: chunk.tokenCount, embedding: embeddings[index]! })),
     });
     into.sql += elapsedMs(start);
-    await store.deleteDocument(source);
 
     // The raw side on the same texts and batches: the pipeline whole, then its first two parts.
     const texts = chunks.map((chunk) => chunk.content);
@@ -74,12 +73,16 @@ export async function measureStages(knowledge: BenchKnowledge, extractor: Featur
     await response.arrayBuffer();
     sums.http += elapsedMs(start);
     if (response.status !== 201) throw new Error(`add-document ${source}: ${response.status}`);
-    await store.deleteDocument(source);
   };
-  const vacuum = () => knowledge.database.sql`VACUUM knowledge_chunks, knowledge_documents, knowledge_lexemes`;
+  // Documents stay until the pass ends, so the HNSW graph grows as in a round; then the
+  // table is emptied and vacuumed (see bench/ingest.ts) for the next pass.
+  const reset = async (prefixes: string[]) => {
+    for (const prefix of prefixes) for (const document of documents) await store.deleteDocument(`${prefix}/${document.source}`);
+    await knowledge.database.sql`VACUUM knowledge_chunks, knowledge_documents, knowledge_lexemes`;
+  };
 
   // Step by step and end to end alternate per document, like the rounds, so load from other
-  // processes falls on both. Each inserts new graph elements (see the VACUUM in bench/ingest.ts).
+  // processes falls on both.
   for (const [index, document] of documents.entries()) {
     if (index % 2 === 0) {
       await stepByStep(document, `stages/${document.source}`, sums);
@@ -88,8 +91,8 @@ export async function measureStages(knowledge: BenchKnowledge, extractor: Featur
       await endToEnd(document, `stages-http/${document.source}`);
       await stepByStep(document, `stages/${document.source}`, sums);
     }
-    await vacuum();
   }
+  await reset(['stages', 'stages-http']);
 
   // What the SQL costs without maintaining the HNSW graph (this is a throwaway database):
   // the same transactions with the index dropped, then the index restored.
@@ -97,6 +100,7 @@ export async function measureStages(knowledge: BenchKnowledge, extractor: Featur
   await knowledge.database.sql`DROP INDEX knowledge_chunks_embedding_hnsw`;
   const withoutIndex = emptySums();
   for (const document of documents) await stepByStep(document, `stages-no-index/${document.source}`, withoutIndex);
+  await reset(['stages-no-index']);
   await knowledge.database.sql.unsafe(index!.definition);
 
   const accounted = sums.lookup + sums.chunking + sums.embedder + sums.sql;

@@ -6,7 +6,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { createApp } from '../../functions/app.ts';
 import type { Config } from '../../lib/config.ts';
 import { openDatabase, type Database } from '../../lib/db/connect.ts';
-import { createPostgresStore } from '../../lib/db/knowledge-store.ts';
+import { openKnowledgeStore } from '../../lib/db/knowledge-store.ts';
 import { runMigrations } from '../../lib/db/migrate.ts';
 import { loadEmbedder } from '../../lib/embeddings/load-embedder.ts';
 import type { Embedder, KnowledgeStore } from '../../lib/knowledge/types.ts';
@@ -50,7 +50,7 @@ export async function openBenchKnowledge(config: Config, target: 'embedded' | 's
   const [server] = await database.sql<{ version: string }[]>`SELECT current_setting('server_version') AS version`;
   const [vector] = await database.sql<{ extversion: string }[]>`SELECT extversion FROM pg_extension WHERE extname = 'vector'`;
   const embedder = await loadEmbedder(config.embedding);
-  const store = createPostgresStore(database.sql, { efSearch: database.efSearch });
+  const store = openKnowledgeStore(database);
   const app = createApp(
     { config, knowledge: () => ({ store, embedder, chunking: config.chunking }), readiness: async () => ({ ready: true, checks: {} }) },
     { only: ['add-document', 'search'] },

@@ -1,12 +1,16 @@
 import postgres, { type Sql } from 'postgres';
 import type { Config } from '../config.ts';
+import type { Log } from '../log.ts';
 import { startEmbeddedPostgres } from './embedded.ts';
+import { createVacuumScheduler, type StoreMaintenance } from './embedded-vacuum.ts';
 import { DEFAULT_HNSW_EF_SEARCH } from './search-query.ts';
 
 /** Session settings of every connection. */
 export interface SessionSettings {
   /** pgvector's `hnsw.ef_search` (config.retrieval.efSearch); searches needing more raise it per transaction. */
   efSearch?: number;
+  /** Where the embedded database's maintenance reports (see createVacuumScheduler). */
+  log?: Log;
 }
 
 /** An open database: a postgres.js client, whichever server sits behind it. */
@@ -17,6 +21,8 @@ export interface Database {
   efSearch: number;
   /** A description safe to log (no password). */
   description: string;
+  /** Housekeeping the server does not do itself (the embedded database's VACUUM); give it to the store. */
+  maintenance?: StoreMaintenance;
   close(): Promise<void>;
 }
 
@@ -52,12 +58,15 @@ export async function openDatabase(settings: Config['database'], session: Sessio
     await embedded.stop();
     throw error;
   }
+  const maintenance = createVacuumScheduler(sql, { log: session.log });
   return {
     sql,
     kind: 'embedded',
     efSearch,
     description: `embedded PGlite in ${settings.dataDir}`,
+    maintenance,
     async close() {
+      await maintenance.close();
       await sql.end({ timeout: 5 });
       await embedded.stop();
     },

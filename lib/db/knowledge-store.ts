@@ -1,5 +1,7 @@
 import type { Sql, TransactionSql } from 'postgres';
 import type { ChunkRecord, KnowledgeStore, StoredDocument } from '../knowledge/types.ts';
+import type { Database } from './connect.ts';
+import type { StoreMaintenance } from './embedded-vacuum.ts';
 import { withDatabaseErrors } from './errors.ts';
 import { DEFAULT_HNSW_EF_SEARCH, searchChunks } from './search-query.ts';
 import { toSearchText } from '../text-search/terms.ts';
@@ -18,11 +20,22 @@ interface DocumentRow {
 // Rows per INSERT: bounds one message's size (a chunk with its vector is a few KiB).
 const INSERT_BATCH = 500;
 
+export interface StoreOptions {
+  /** The `hnsw.ef_search` the connections start with (`Database.efSearch`). */
+  efSearch?: number;
+  /** Told how many chunks each write removed (`Database.maintenance`: the embedded database's VACUUM). */
+  maintenance?: StoreMaintenance;
+}
+
+/** The store over an open database, with the database's own settings and housekeeping. */
+export function openKnowledgeStore(database: Database): KnowledgeStore {
+  return createPostgresStore(database.sql, { efSearch: database.efSearch, maintenance: database.maintenance });
+}
+
 /**
  * The PostgreSQL + pgvector {@link KnowledgeStore}. All SQL of the knowledge base lives in lib/db.
- * `efSearch`: the `hnsw.ef_search` the connections start with (`Database.efSearch`).
  */
-export function createPostgresStore(sql: Sql, { efSearch = DEFAULT_HNSW_EF_SEARCH }: { efSearch?: number } = {}): KnowledgeStore {
+export function createPostgresStore(sql: Sql, { efSearch = DEFAULT_HNSW_EF_SEARCH, maintenance }: StoreOptions = {}): KnowledgeStore {
   return {
     findDocument: (source) =>
       withDatabaseErrors(async () => {
@@ -31,8 +44,8 @@ export function createPostgresStore(sql: Sql, { efSearch = DEFAULT_HNSW_EF_SEARC
       }),
 
     replaceDocument: ({ source, contentSha256, metadata, chunks }) =>
-      withDatabaseErrors(() =>
-        sql.begin(async (transaction) => {
+      withDatabaseErrors(async () => {
+        const { document, removedChunks } = (await sql.begin(async (transaction) => {
           // The upsert locks the document row, so concurrent writers of one source queue up
           // and readers keep seeing the previous chunks until COMMIT.
           const [row] = await transaction<DocumentRow[]>`
@@ -43,9 +56,10 @@ export function createPostgresStore(sql: Sql, { efSearch = DEFAULT_HNSW_EF_SEARC
             RETURNING *`;
           // The old chunks' lexeme counts leave with them; they are subtracted in the same
           // upsert that adds the new chunks' counts (see addLexemeCounts).
-          const [removed] = await transaction<{ lexemes: string[] | null; chunks: number[] | null }[]>`
+          const [removed] = await transaction<{ lexemes: string[] | null; chunks: number[] | null; rows: number }[]>`
             WITH removed AS (DELETE FROM knowledge_chunks WHERE document_id = ${row!.id} RETURNING search_vector)
-            SELECT array_agg(lexeme) AS lexemes, array_agg(chunks) AS chunks FROM (${lexemeCounts(transaction, transaction`removed`)}) counted`;
+            SELECT array_agg(lexeme) AS lexemes, array_agg(chunks) AS chunks, (SELECT count(*)::int FROM removed) AS rows
+            FROM (${lexemeCounts(transaction, transaction`removed`)}) counted`;
           for (let start = 0; start < chunks.length; start += INSERT_BATCH) {
             const batch = chunks.slice(start, start + INSERT_BATCH);
             // One array per column: seven parameters whatever the batch size, and vectors as
@@ -68,28 +82,32 @@ export function createPostgresStore(sql: Sql, { efSearch = DEFAULT_HNSW_EF_SEARC
               WHERE c.document_id = ${row!.id} GROUP BY lexeme
               UNION ALL
               SELECT lexeme, -chunks FROM unnest(${removed?.lexemes ?? []}::text[], ${removed?.chunks ?? []}::int[]) AS old(lexeme, chunks)`)}`;
-          return toDocument(row!);
-        }) as Promise<StoredDocument>,
-      ),
+          return { document: toDocument(row!), removedChunks: removed?.rows ?? 0 };
+        })) as { document: StoredDocument; removedChunks: number };
+        if (removedChunks > 0) maintenance?.chunksRemoved(removedChunks);
+        return document;
+      }),
 
     listDocuments: () =>
       withDatabaseErrors(async () => (await sql<DocumentRow[]>`SELECT * FROM knowledge_documents ORDER BY source`).map(toDocument)),
 
     deleteDocument: (source) =>
-      withDatabaseErrors(() =>
-        sql.begin(async (transaction) => {
+      withDatabaseErrors(async () => {
+        const removedChunks = (await sql.begin(async (transaction) => {
           // Locked first, so a concurrent replace of this source commits before the chunks
           // (and their lexeme counts) are read; deleting the chunks here, not by the
           // cascade, is what lets their counts be subtracted.
-          const [document] = await transaction<{ id: string }[]>`SELECT id FROM knowledge_documents WHERE source = ${source} FOR UPDATE`;
-          if (!document) return false;
+          const [document] = await transaction<{ id: string; chunk_count: number }[]>`SELECT id, chunk_count FROM knowledge_documents WHERE source = ${source} FOR UPDATE`;
+          if (!document) return null;
           await transaction`
             WITH removed AS (DELETE FROM knowledge_chunks WHERE document_id = ${document.id} RETURNING search_vector)
             ${addLexemeCounts(transaction, transaction`SELECT lexeme, -chunks FROM (${lexemeCounts(transaction, transaction`removed`)}) counted`)}`;
           await transaction`DELETE FROM knowledge_documents WHERE id = ${document.id}`;
-          return true;
-        }) as Promise<boolean>,
-      ),
+          return document.chunk_count;
+        })) as number | null;
+        if (removedChunks) maintenance?.chunksRemoved(removedChunks);
+        return removedChunks !== null;
+      }),
 
     search: (query, options) => withDatabaseErrors(() => searchChunks(sql, query, options, efSearch)),
 

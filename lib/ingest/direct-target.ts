@@ -1,6 +1,6 @@
 import type { Config } from '../config.ts';
 import { openDatabase } from '../db/connect.ts';
-import { createPostgresStore } from '../db/knowledge-store.ts';
+import { openKnowledgeStore } from '../db/knowledge-store.ts';
 import { runMigrations } from '../db/migrate.ts';
 import { loadEmbedder } from '../embeddings/load-embedder.ts';
 import { addDocumentToKnowledgeBase } from '../knowledge/knowledge-base.ts';
@@ -12,7 +12,7 @@ export async function openDirectTarget(config: Config): Promise<{ target: Ingest
   try {
     if (config.database.migrateOnStart) await runMigrations(database.sql);
     const embedder = await loadEmbedder(config.embedding);
-    const dependencies = { store: createPostgresStore(database.sql, { efSearch: database.efSearch }), embedder, chunking: config.chunking };
+    const dependencies = { store: openKnowledgeStore(database), embedder, chunking: config.chunking };
     return {
       target: {
         async add(source, content) {
