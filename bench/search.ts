@@ -110,7 +110,7 @@ function report(
     '',
     `### HNSW recall@${TOP_K} against an exact scan (${recall.queries} queries)`,
     '',
-    markdownTable(['hnsw.ef_search', 'recall@10', 'min over queries'], recall.byEfSearch.map((row) => [`${row.efSearch}${row.efSearch === recall.byEfSearch[0]!.efSearch ? ' (the service\'s RAG_HNSW_EF_SEARCH)' : row.efSearch === 40 ? ' (pgvector default)' : ''}`, fixed(row.recall, 4), fixed(row.minimum, 2)])),
+    markdownTable(['hnsw.ef_search', 'recall@10', 'min over queries', 'mean ms of the SQL'], recall.byEfSearch.map((row) => [`${row.efSearch}${row.efSearch === recall.byEfSearch[0]!.efSearch ? ' (the service\'s RAG_HNSW_EF_SEARCH)' : row.efSearch === 40 ? ' (pgvector default)' : ''}`, fixed(row.recall, 4), fixed(row.minimum, 2), fixed(row.meanMs, 2)])),
     '',
     `**recall@10 ${fixed(recall.byEfSearch[0]!.recall, 4)}** at the service's setting (goal ≥ ${RECALL_GOAL}: ${recall.byEfSearch[0]!.recall >= RECALL_GOAL ? 'met' : 'not met'}). Exact = the same query with \`SET LOCAL enable_indexscan = off\` in a transaction. Plans:`,
     '',

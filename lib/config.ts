@@ -67,7 +67,7 @@ const environmentSchema = z.object({
   RAG_HYBRID_VECTOR_WEIGHT: z.coerce.number().min(0).max(100).default(1),
   RAG_HYBRID_TEXT_WEIGHT: z.coerce.number().min(0).max(100).default(2),
   RAG_HYBRID_CANDIDATES: integer(10, 1, 1000),
-  RAG_HNSW_EF_SEARCH: integer(200, 10, 1000),
+  RAG_HNSW_EF_SEARCH: integer(300, 10, 1000),
   API_KEY: optionalString,
   MAX_DOCUMENT_BYTES: integer(1024 * 1024, 1),
 

@@ -93,7 +93,7 @@ export async function measureLatency(knowledge: BenchKnowledge, queries: string[
 
 export interface RecallResult {
   queries: number;
-  byEfSearch: { efSearch: number; recall: number; minimum: number }[];
+  byEfSearch: { efSearch: number; recall: number; minimum: number; meanMs: number }[];
   indexedPlan: string;
   exactPlan: string;
 }
@@ -116,13 +116,17 @@ export async function measureRecall(knowledge: BenchKnowledge, queries: string[]
   console.error(`recall: exact scans of ${vectors.length} queries`);
   for (const vector of vectors) exact.push(new Set((await exactVectorSearch(database.sql, vector, topK)).map((hit) => String(hit.id))));
   const byEfSearch = [];
-  for (const efSearch of [...new Set([serviceEfSearch, 40, 100, 200])]) {
+  for (const efSearch of [...new Set([serviceEfSearch, 40, 100, 200, 300, 400])]) {
     const perQuery: number[] = [];
+    let totalMs = 0;
     for (const [index, vector] of vectors.entries()) {
-      const found = (await indexedVectorSearch(database.sql, vector, topK, efSearch)).filter((hit) => exact[index]!.has(String(hit.id))).length;
+      const started = performance.now();
+      const indexed = await indexedVectorSearch(database.sql, vector, topK, efSearch);
+      totalMs += performance.now() - started;
+      const found = indexed.filter((hit) => exact[index]!.has(String(hit.id))).length;
       perQuery.push(found / Math.min(topK, exact[index]!.size));
     }
-    byEfSearch.push({ efSearch, recall: perQuery.reduce((sum, value) => sum + value, 0) / perQuery.length, minimum: Math.min(...perQuery) });
+    byEfSearch.push({ efSearch, recall: perQuery.reduce((sum, value) => sum + value, 0) / perQuery.length, minimum: Math.min(...perQuery), meanMs: totalMs / vectors.length });
   }
   return { queries: vectors.length, byEfSearch, indexedPlan, exactPlan };
 }

@@ -15,10 +15,12 @@ export const COMMON_TERM_CHUNKS = 100;
 
 /**
  * The `hnsw.ef_search` a session starts with unless configured (`RAG_HNSW_EF_SEARCH`; see
- * openDatabase). pgvector's own default, 40, gave recall@10 0.67 at 100k chunks
- * (bench/results/search.md); 100 gave 0.87.
+ * openDatabase). At 100k chunks (bench/results/search.md) pgvector's own default, 40, gave
+ * recall@10 0.68-0.74, 200 gave 0.93-0.95 depending on the graph's build, 300 gave 0.96, 400
+ * 0.975. Not 400: pgvector's cost estimate grows with ef_search, and at 10k chunks the planner
+ * then prefers an exact scan that takes twice as long in PGlite (26 vs 16 ms).
  */
-export const DEFAULT_HNSW_EF_SEARCH = 200;
+export const DEFAULT_HNSW_EF_SEARCH = 300;
 
 interface HitRow {
   document_id: string;
