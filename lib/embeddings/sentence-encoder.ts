@@ -13,7 +13,8 @@ import type { EmbeddingInput, TokenCounter } from '../knowledge/types.ts';
  *   costs more than the model (bench/results/ingest.md).
  *
  * The vectors are the pipeline's (same ids, same model run, same arithmetic up to float
- * rounding): lib/embeddings/sentence-encoder.test.ts compares them.
+ * rounding) for every text within the window: lib/embeddings/sentence-encoder.test.ts
+ * compares them.
  */
 export interface SentenceEncoder {
   /** Word-piece ids of `text` without special tokens. */
@@ -33,8 +34,9 @@ interface SequenceTemplate {
 type Tokenizer = FeatureExtractionPipeline['tokenizer'];
 
 /**
- * `window`: the model's window in tokens, special tokens included; longer inputs keep their
- * first tokens (and the special tokens), as the tokenizer's own truncation does.
+ * `window`: the model's window in tokens, special tokens included. Longer inputs keep their
+ * first tokens and still end in the closing special token, as sentence-transformers truncates
+ * (transformers.js' own truncation cuts that token off instead).
  */
 export function createSentenceEncoder(extractor: FeatureExtractionPipeline, window: number): SentenceEncoder {
   const tokenizer = extractor.tokenizer;
@@ -57,7 +59,8 @@ export function createSentenceEncoder(extractor: FeatureExtractionPipeline, wind
       const hidden = outputs.last_hidden_state ?? outputs.logits ?? outputs.token_embeddings;
       try {
         if (!hidden || hidden.dims.length !== 3) throw new Error(`the model returned no token embeddings to pool (outputs: ${Object.keys(outputs).join(', ')})`);
-        return meanPoolNormalized(hidden.data as Float32Array, batch.spans, hidden.dims[1]!, hidden.dims[2]!);
+        // fp16 models return float16 (stored as Uint16Array where there is no Float16Array).
+        return meanPoolNormalized(hidden.to('float32').data as Float32Array, batch.spans, hidden.dims[1]!, hidden.dims[2]!);
       } finally {
         for (const output of Object.values(outputs)) output?.dispose();
       }
