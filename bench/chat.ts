@@ -5,7 +5,7 @@
 //   npx tsx bench/chat.ts [--rounds 15] [--overflow-rounds 8] [--warmup 3] [--insufficient-rounds 20] [--sockets 20] [--concurrency-runs 2]
 import os from 'node:os';
 import { connectChatSocket } from '../functions/ws-chat/chat-socket-client.ts';
-import { benchConfig, benchModelSetting, commandLine, integerArgument, machineDescription, parseArguments, writeResults } from './support/bench-environment.ts';
+import { benchConfig, benchModelSetting, commandLine, integerArgument, parseArguments, runRows, writeResults } from './support/bench-environment.ts';
 import { askConcurrently, askInsufficient, measurePaired, streamDirectConcurrently, timeRetrieval, withLlamaWork, type PairedMeasurement } from './support/chat-measurements.ts';
 import { type ConcurrencyRun, RATE_GOAL, renderChatReport, summarize, TTFT_SLACK_MS } from './support/chat-report.ts';
 import { CHAT_DOCUMENTS, openChatBench } from './support/chat-setup.ts';
@@ -85,8 +85,7 @@ try {
   const markdown = renderChatReport({
     variants: summaries, insufficient, insufficientRetrievals, insufficientReason, insufficientRounds, concurrency, directConcurrency, socketCount,
     setup: [
-      ['date', new Date().toISOString()],
-      ['machine', machineDescription()],
+      ...runRows(),
       ['load average (1/5/15 min)', `before ${loadBefore.map((value) => fixed(value, 2)).join(' / ')}, after ${loadAfter.map((value) => fixed(value, 2)).join(' / ')} (other engineers' test runs share the 2 cores)`],
       ['chat model', `../shared/fixtures/models/stories260K.gguf via llama-server (\`--parallel ${LLAMA_PARALLEL} --ctx-size ${LLAMA_CTX_SIZE} --threads ${process.env.LLAMA_THREADS ?? '1'} --chat-template chatml\`), LLM_CONTEXT_TOKENS ${config.llm.contextTokens}, max_tokens ${config.llm.maxTokens}, temperature ${config.llm.temperature}, LLM_TIMEOUT_MS ${config.llm.timeoutMs}`],
       ['embedding model', benchModelSetting()],

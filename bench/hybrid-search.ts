@@ -14,7 +14,6 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Sql } from 'postgres';
 import { openDatabase, type Database } from '../lib/db/connect.ts';
@@ -22,10 +21,10 @@ import { createPostgresStore } from '../lib/db/knowledge-store.ts';
 import { runMigrations } from '../lib/db/migrate.ts';
 import { DEFAULT_HNSW_EF_SEARCH } from '../lib/db/search-query.ts';
 import type { SearchMode, SearchOptions } from '../lib/knowledge/types.ts';
+import { PROJECT_ROOT } from './support/bench-environment.ts';
 import { seededRandom } from './support/stats.ts';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SET_DIRECTORY = path.join(ROOT, 'bench/eval/sets/reference');
+const SET_DIRECTORY = path.join(PROJECT_ROOT, 'bench/eval/sets/reference');
 const DIMENSIONS = 384;
 const CHUNKS_PER_DOCUMENT = 1000;
 const TOP_K = 5;
@@ -81,8 +80,11 @@ async function seed(sql: Sql, chunks: number, sentences: string[]): Promise<numb
   const started = performance.now();
   const store = createPostgresStore(sql);
   const next = seededRandom(42);
-  // Building the HNSW index once after loading is much faster than growing it row by row.
-  await sql`DROP INDEX IF EXISTS knowledge_chunks_embedding_hnsw`;
+  // Building the HNSW index once after loading is much faster than growing it row by row; it
+  // is rebuilt with the migration's own definition.
+  const [index] = await sql<{ definition: string }[]>`SELECT indexdef AS definition FROM pg_indexes WHERE indexname = 'knowledge_chunks_embedding_hnsw'`;
+  if (!index) throw new Error('index knowledge_chunks_embedding_hnsw not found: is the database migrated?');
+  await sql`DROP INDEX knowledge_chunks_embedding_hnsw`;
   for (let documentIndex = 0; documentIndex * CHUNKS_PER_DOCUMENT < chunks; documentIndex++) {
     const count = Math.min(CHUNKS_PER_DOCUMENT, chunks - documentIndex * CHUNKS_PER_DOCUMENT);
     const records = Array.from({ length: count }, () => {
@@ -94,7 +96,7 @@ async function seed(sql: Sql, chunks: number, sentences: string[]): Promise<numb
     await store.replaceDocument({ source: `bench/${documentIndex}.md`, contentSha256: String(documentIndex), metadata: { bench: true }, chunks: records });
   }
   await sql`SET maintenance_work_mem = '512MB'`.catch(() => {});
-  await sql`CREATE INDEX knowledge_chunks_embedding_hnsw ON knowledge_chunks USING hnsw (embedding vector_cosine_ops)`;
+  await sql.unsafe(index.definition);
   await sql`ANALYZE knowledge_chunks`;
   return (performance.now() - started) / 1000;
 }
@@ -212,7 +214,7 @@ async function main() {
 
   const markdown = report(results, rounds, questions.length);
   console.log(markdown);
-  await writeFile(path.resolve(ROOT, values.out!), markdown);
+  await writeFile(path.resolve(PROJECT_ROOT, values.out!), markdown);
 }
 
 await main();

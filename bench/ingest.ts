@@ -2,9 +2,9 @@
 // against the raw transformers.js pipeline on the same chunk texts. See bench/results/ingest.md.
 //
 //   npx tsx bench/ingest.ts [--server] [--rounds 5] [--documents 40]
-import { chunkText } from '../lib/chunking/chunk-text.ts';
-import { commandLine, benchConfig, integerArgument, machineDescription, modelDescription, parseArguments, writeResults } from './support/bench-environment.ts';
-import { loadReadmeCorpus, type CorpusDocument } from './support/corpus.ts';
+import { chunkDocument } from '../lib/knowledge/knowledge-base.ts';
+import { commandLine, benchConfig, integerArgument, modelDescription, parseArguments, runRows, writeResults } from './support/bench-environment.ts';
+import { loadReadmeCorpus } from './support/corpus.ts';
 import { measureStages, type StageTimes } from './support/ingest-stages.ts';
 import { jsonRequest, openBenchKnowledge } from './support/knowledge-setup.ts';
 import { embedRaw, loadRawPipeline } from './support/raw-pipeline.ts';
@@ -23,11 +23,10 @@ const extractor = await loadRawPipeline(config.embedding);
 try {
   // The chunks the service will produce, computed once outside the clock: the raw side embeds
   // exactly these texts, and both sides are credited with exactly these tokens.
-  const budget = Math.min(config.chunking.maxTokens, knowledge.embedder.maxTokens) - 2;
-  const chunksOf = (document: CorpusDocument) => chunkText(document.content, { tokenCounter: knowledge.embedder, maxTokens: budget, overlapSentences: config.chunking.overlapSentences });
-  const chunkTexts = documents.map((document) => chunksOf(document).map((chunk) => chunk.content));
+  const chunked = documents.map((document) => chunkDocument({ embedder: knowledge.embedder, chunking: config.chunking }, document.content));
+  const chunkTexts = chunked.map((chunks) => chunks.map((chunk) => chunk.content));
   const allChunks = chunkTexts.flat();
-  const tokens = documents.reduce((sum, document) => sum + chunksOf(document).reduce((inner, chunk) => inner + chunk.tokenCount, 0), 0);
+  const tokens = chunked.flat().reduce((sum, chunk) => sum + chunk.tokenCount, 0);
   const bytes = documents.reduce((sum, document) => sum + Buffer.byteLength(document.content), 0);
   console.error(`${documents.length} documents, ${(bytes / 1024).toFixed(0)} KiB, ${allChunks.length} chunks, ${tokens} tokens; ${rounds} rounds on ${knowledge.databaseDescription}`);
 
@@ -89,8 +88,7 @@ try {
     markdownTable(
       ['', ''],
       [
-        ['date', new Date().toISOString()],
-        ['machine', machineDescription()],
+        ...runRows(),
         ['model', modelDescription(config, { batch: true })],
         ['database', knowledge.databaseDescription],
         ['texts', `${documents.length} package READMEs from node_modules, ${(bytes / 1024).toFixed(0)} KiB, ${allChunks.length} chunks, ${tokens} tokens (model tokenizer, without [CLS]/[SEP])`],

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT, benchConfig, commandLine, integerArgument, machineDescription, modelDescription, parseArguments, writeResults } from './support/bench-environment.ts';
+import { PROJECT_ROOT, benchConfig, commandLine, integerArgument, modelDescription, parseArguments, runRows, writeResults } from './support/bench-environment.ts';
 import { loadReadmeCorpus } from './support/corpus.ts';
 import { MemorySampler, readProcessMemory, type ProcessMemory } from './support/process-memory.ts';
 import { fixed, markdownTable } from './support/stats.ts';
@@ -105,8 +105,7 @@ const markdown = [
   markdownTable(
     ['', ''],
     [
-      ['date', new Date().toISOString()],
-      ['machine', machineDescription()],
+      ...runRows(),
       ['model', modelDescription(config, { batch: true })],
       ['service', `\`tsx functions/serve.node.ts\` (what \`npm start\` runs), FUNCTIONS=add-document,search, embedded PGlite in a temporary DATA_DIR`],
       ['process tree', idleTree],

@@ -4,8 +4,7 @@
 // scan. See bench/results/search.md.
 //
 //   npx tsx bench/search.ts [--only embedded|server] [--embedded-chunks 10000] [--server-chunks 100000] [--queries 200]
-import { buildOpenApiDocument } from '../functions/app.ts';
-import { benchConfig, commandLine, integerArgument, machineDescription, modelDescription, parseArguments, writeResults } from './support/bench-environment.ts';
+import { benchConfig, commandLine, integerArgument, modelDescription, parseArguments, runRows, writeResults } from './support/bench-environment.ts';
 import { loadReadmeCorpus, proseSentences } from './support/corpus.ts';
 import { openBenchKnowledge, type BenchKnowledge } from './support/knowledge-setup.ts';
 import { measureLatency, measureRecall } from './support/search-measurements.ts';
@@ -45,24 +44,17 @@ for (const phase of phases) {
     const data = extendMaterial(seed, phase.chunks);
     const timings = await seedChunks(knowledge.database.sql, data);
     console.error(`${phase.target}: seeded ${phase.chunks} chunks in ${fixed(timings.insertMs / 1000, 1)} s, HNSW build ${fixed(timings.indexMs / 1000, 1)} s`);
-    const mode = searchModeField(knowledge);
-    console.error(`${phase.target}: latency, ${queries.length} queries x 2 per side${mode ? `, mode ${mode}` : ''}`);
-    const latency = await measureLatency(knowledge, queries, { topK: TOP_K, mode });
+    console.error(`${phase.target}: latency, ${queries.length} queries x 2 per side, mode vector`);
+    const latency = await measureLatency(knowledge, queries, { topK: TOP_K });
     const recall = await measureRecall(knowledge, queries, TOP_K, knowledge.config.retrieval.efSearch);
     const seconds = (performance.now() - started) / 1000;
     console.error(`${phase.target}: p50 ratio ${fixed(latency.p50Ratio, 3)}, recall@10 ${fixed(recall.byEfSearch[0]!.recall, 3)} (${fixed(seconds, 0)} s)`);
-    const markdown = report(knowledge, phase, data, timings, latency, recall, mode, seconds);
+    const markdown = report(knowledge, phase, data, timings, latency, recall, seconds);
     console.log(markdown);
     console.error(`written to ${await writeResults('search', phase.target, 'Search latency and HNSW recall', markdown)}`);
   } finally {
     await knowledge.close();
   }
-}
-
-/** Sends `mode: 'vector'` only when the search route declares a `mode` field (hybrid search). */
-function searchModeField(knowledge: BenchKnowledge): 'vector' | undefined {
-  const document = buildOpenApiDocument(knowledge.app) as { components?: { schemas?: Record<string, { properties?: Record<string, unknown> }> } };
-  return document.components?.schemas?.SearchRequest?.properties?.mode ? 'vector' : undefined;
 }
 
 function report(
@@ -72,7 +64,6 @@ function report(
   timings: { insertMs: number; indexMs: number; indexes: string[] },
   latency: Awaited<ReturnType<typeof measureLatency>>,
   recall: Awaited<ReturnType<typeof measureRecall>>,
-  mode: string | undefined,
   seconds: number,
 ): string {
   const ms = (value: number) => fixed(value, 2);
@@ -82,13 +73,12 @@ function report(
     markdownTable(
       ['', ''],
       [
-        ['date', new Date().toISOString()],
-        ['machine', machineDescription()],
+        ...runRows(),
         ['model', modelDescription(config)],
         ['database', knowledge.databaseDescription],
         ['data', `${phase.chunks} chunks in ${Math.ceil(phase.chunks / 100)} documents: ${data.embeddedByModel} texts of 2-4 real README sentences embedded by the model${phase.chunks > data.embeddedByModel ? `, ${phase.chunks - data.embeddedByModel} mixtures of two of them (0.75/0.25 + noise, renormalised)` : ''}`],
         ['load', `multi-row INSERT ${fixed(timings.insertMs / 1000, 1)} s with ${timings.indexes.join(' and ')} dropped, then rebuilt with their migration definitions (HNSW m 16, ef_construction 64) + ANALYZE ${fixed(timings.indexMs / 1000, 1)} s`],
-        ['queries', `${latency.samples} per side: ${queries.length} held-out README sentences x ${latency.passes}, top_k ${TOP_K}${mode ? `, mode "${mode}"` : ' (no mode field on the route: vector search)'}`],
+        ['queries', `${latency.samples} per side: ${queries.length} held-out README sentences x ${latency.passes}, top_k ${TOP_K}, mode "vector"`],
         ['command', `\`${commandLine('bench/search.ts', argv)}\``],
         ['phase runtime', `${fixed(seconds, 0)} s`],
       ],

@@ -66,7 +66,7 @@ export function createApp(dependencies: AppDependencies, options: { only?: Funct
   app.openapi(readinessRoute, async (context) => {
     const report = await dependencies.readiness();
     if (report.ready) return context.json({ status: 'ready' as const, checks: report.checks }, 200);
-    return context.json({ error: { code: 'not_ready', message: report.reason ?? 'not ready', details: report.checks } }, 503, { 'Retry-After': '2' });
+    throw new AppError(503, 'not_ready', report.reason ?? 'not ready', { details: report.checks, headers: { 'Retry-After': '2' } });
   });
 
   if (only.has('add-document')) {

@@ -27,9 +27,6 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-/** Errors a retry cannot fix: the process should stop with the message. */
-class FatalStartupError extends Error {}
-
 /**
  * Starts the service: the HTTP server listens at once (`/healthz` answers, `/readyz` says
  * 503 and why), then the database is opened, migrations applied, the embedding model
@@ -83,7 +80,8 @@ export async function startService(config: Config, runtime: RuntimeAdapter, log:
       } catch (error) {
         await database?.close().catch(() => {});
         database = undefined;
-        if (error instanceof DataDirectoryLockedError) throw new FatalStartupError(error.message);
+        // A retry cannot fix another process holding the data folder.
+        if (error instanceof DataDirectoryLockedError) throw error;
         const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
         log('warn', 'database not reachable yet', { attempt, retry_in_ms: delay, error: (error as Error).message });
         await new Promise((resolve) => setTimeout(resolve, delay));
@@ -97,16 +95,12 @@ export async function startService(config: Config, runtime: RuntimeAdapter, log:
       if (applied.length > 0) log('info', 'migrations applied', { migrations: applied.map((migration) => migration.id) });
     } else {
       const pending = await pendingMigrations(database.sql);
-      if (pending.length > 0) throw new FatalStartupError(`database has ${pending.length} pending migration(s) (${pending.map((migration) => migration.id).join(', ')}); run npm run migrate or set MIGRATE_ON_START=true`);
+      if (pending.length > 0) throw new Error(`database has ${pending.length} pending migration(s) (${pending.map((migration) => migration.id).join(', ')}); run npm run migrate or set MIGRATE_ON_START=true`);
     }
-    await checkEmbeddingColumn(database.sql, config.embedding.dimensions).catch((error: Error) => {
-      throw new FatalStartupError(error.message);
-    });
+    await checkEmbeddingColumn(database.sql, config.embedding.dimensions);
     state.setReason(`loading embedding model ${config.embedding.model}`);
     const started = Date.now();
-    embedder = await loadEmbedder(config.embedding, { log: (message) => log('info', message) }).catch((error: Error) => {
-      throw new FatalStartupError(error.message);
-    });
+    embedder = await loadEmbedder(config.embedding, { log: (message) => log('info', message) });
     log('info', 'embedding model ready', { model: embedder.modelId, dimensions: embedder.dimensions, load_ms: Date.now() - started });
     state.setReady({ store: openKnowledgeStore(database), embedder, chunking: config.chunking });
   };
@@ -128,4 +122,3 @@ export async function startService(config: Config, runtime: RuntimeAdapter, log:
   };
 }
 
-export { FatalStartupError };

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { DEFAULT_HNSW_EF_SEARCH, DEFAULT_HYBRID_SETTINGS } from './db/search-query.ts';
+import type { LogLevel } from './log.ts';
 
 /** The functions a process can serve; `FUNCTIONS=all` serves every one. */
 export const FUNCTION_NAMES = ['add-document', 'search', 'ws-chat'] as const;
@@ -64,10 +66,10 @@ const environmentSchema = z.object({
 
   RAG_TOP_K: integer(3, 1, 50),
   RAG_MIN_SCORE: z.coerce.number().min(-1).max(1).optional(),
-  RAG_HYBRID_VECTOR_WEIGHT: z.coerce.number().min(0).max(100).default(1),
-  RAG_HYBRID_TEXT_WEIGHT: z.coerce.number().min(0).max(100).default(2),
-  RAG_HYBRID_CANDIDATES: integer(10, 1, 1000),
-  RAG_HNSW_EF_SEARCH: integer(300, 10, 1000),
+  RAG_HYBRID_VECTOR_WEIGHT: z.coerce.number().min(0).max(100).default(DEFAULT_HYBRID_SETTINGS.vectorWeight),
+  RAG_HYBRID_TEXT_WEIGHT: z.coerce.number().min(0).max(100).default(DEFAULT_HYBRID_SETTINGS.textWeight),
+  RAG_HYBRID_CANDIDATES: integer(DEFAULT_HYBRID_SETTINGS.candidates, 1, 1000),
+  RAG_HNSW_EF_SEARCH: integer(DEFAULT_HNSW_EF_SEARCH, 10, 1000),
   API_KEY: optionalString,
   MAX_DOCUMENT_BYTES: integer(1024 * 1024, 1),
 
@@ -92,7 +94,7 @@ export interface Config {
   port: number;
   host: string;
   functions: FunctionName[];
-  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  logLevel: LogLevel;
   database: { url?: string; dataDir: string; poolSize: number; migrateOnStart: boolean };
   embedding: {
     model: string;

@@ -24,8 +24,3 @@ export class AppError extends Error {
 export function databaseUnavailable(cause?: unknown): AppError {
   return new AppError(503, 'database_unavailable', 'The database is unreachable; try again shortly.', { headers: { 'Retry-After': '5' }, cause });
 }
-
-/** True for an AppError, including ones that crossed a module boundary. */
-export function isAppError(error: unknown): error is AppError {
-  return error instanceof AppError;
-}

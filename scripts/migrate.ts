@@ -1,6 +1,6 @@
 // `npm run migrate`: applies pending sql/ migrations to DATABASE_URL (or the embedded
 // database in DATA_DIR) and exits. The compose `migrate` job runs this once.
-import { ConfigError, loadConfig } from '../lib/config.ts';
+import { loadConfig } from '../lib/config.ts';
 import { openDatabase } from '../lib/db/connect.ts';
 import { runMigrations } from '../lib/db/migrate.ts';
 
@@ -14,6 +14,6 @@ try {
     await database.close();
   }
 } catch (error) {
-  console.error(`migrate: ${error instanceof ConfigError ? error.message : (error as Error).message}`);
+  console.error(`migrate: ${(error as Error).message}`);
   process.exit(1);
 }

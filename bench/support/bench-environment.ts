@@ -33,13 +33,21 @@ function resolveModel(model: string): string {
   return model.startsWith('.') ? path.resolve(PROJECT_ROOT, model) : model;
 }
 
-/** One line describing the machine: cores, CPU, memory, Node. */
 /** The embedding model row of a results table: model, dtype, threads and (optionally) batch size. */
 export function modelDescription(config: Config, options: { batch?: boolean } = {}): string {
   const threads = config.embedding.threads > 0 ? String(config.embedding.threads) : 'runtime default (0)';
   return `${benchModelSetting()} (dtype ${config.embedding.dtype}, threads ${threads}${options.batch ? `, batch ${config.embedding.batchSize}` : ''})`;
 }
 
+/** The first rows of every results table: when the run started and on what machine. */
+export function runRows(): [string, string][] {
+  return [
+    ['date', new Date().toISOString()],
+    ['machine', machineDescription()],
+  ];
+}
+
+/** One line describing the machine: cores, CPU, memory, Node. */
 export function machineDescription(): string {
   const cpu = os.cpus()[0]?.model.replace(/\s+/g, ' ').trim() ?? 'unknown CPU';
   const memory = Math.round(os.totalmem() / 2 ** 30);
@@ -85,7 +93,7 @@ export function serverDatabaseUrl(): string {
   return output.trim().split('\n').at(-1)!;
 }
 
-/** The PostgreSQL server's version, for the results. */
+/** `host:port/database` of a server URL (no credentials), for the results. */
 export function describeUrl(url: string): string {
   const parsed = new URL(url);
   return `${parsed.hostname}:${parsed.port}${parsed.pathname}`;

@@ -16,6 +16,8 @@ export function summarize(variant: PairedMeasurement) {
   const overhead = wsTtft - directTtft;
   const ttftBudget = retrievalP50 + TTFT_SLACK_MS;
   const rateRatio = wsRate / directRate;
+  // Per round: ws TTFT minus the direct TTFT of the same round.
+  const overheads = variant.ws.map((timing, index) => timing.ttftMs - variant.direct[index]!.ttftMs);
   return {
     variant,
     wsTtft,
@@ -24,7 +26,7 @@ export function summarize(variant: PairedMeasurement) {
     wsRate,
     directRate,
     overhead,
-    pairedOverhead: median(variant.ws.map((timing, index) => timing.ttftMs - variant.direct[index]!.ttftMs)),
+    pairedOverhead: median(overheads),
     pairedRatio: median(variant.ws.map((timing, index) => timing.tokensPerSecond / variant.direct[index]!.tokensPerSecond)),
     ttftBudget,
     rateRatio,
@@ -34,8 +36,8 @@ export function summarize(variant: PairedMeasurement) {
     countRequests: median(variant.stages.map((stage) => stage.countRequests)),
     /** Interquartile range of the per-round overhead: how much a verdict near the line can be trusted. */
     overheadSpread: [
-      percentile(variant.ws.map((timing, index) => timing.ttftMs - variant.direct[index]!.ttftMs), 25),
-      percentile(variant.ws.map((timing, index) => timing.ttftMs - variant.direct[index]!.ttftMs), 75),
+      percentile(overheads, 25),
+      percentile(overheads, 75),
     ] as const,
     /** Overhead minus retrieval minus the counting: what the socket and the app add besides. */
     residual: overhead - median(variant.stages.map((stage) => stage.retrievalMs)) - median(variant.stages.map((stage) => stage.countingMs)),

@@ -65,7 +65,7 @@ export async function openChatBench(config: Config, options: { parallel: number;
       const { document } = await addDocumentToKnowledgeBase(dependencies, { source: path.basename(file), content });
       chunkCount += document.chunkCount;
     }
-    const retrieve = (query: string, searchOptions: SearchOptions) => searchSimilarChunks(dependencies, query, searchOptions);
+    const retrieve = (query: string, searchOptions: SearchOptions) => searchSimilarChunks(dependencies, query, { hybrid: llmConfig.retrieval.hybrid, ...searchOptions });
     const chatModel = createChatModel(llmConfig.llm);
     let current: AnswerProbe = { counts: [] };
     const countLog: ChatBench['countLog'] = [];

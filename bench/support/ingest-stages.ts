@@ -1,7 +1,6 @@
 import type { FeatureExtractionPipeline } from '@huggingface/transformers';
-import { chunkText } from '../../lib/chunking/chunk-text.ts';
 import type { Config } from '../../lib/config.ts';
-import { documentFingerprint } from '../../lib/knowledge/knowledge-base.ts';
+import { chunkDocument, documentFingerprint, embeddingInput } from '../../lib/knowledge/knowledge-base.ts';
 import type { CorpusDocument } from './corpus.ts';
 import { jsonRequest, type BenchKnowledge } from './knowledge-setup.ts';
 import { elapsedMs } from './stats.ts';
@@ -23,7 +22,6 @@ export interface StageTimes {
  */
 export async function measureStages(knowledge: BenchKnowledge, extractor: FeatureExtractionPipeline, documents: CorpusDocument[], config: Config): Promise<StageTimes> {
   const { embedder, store } = knowledge;
-  const budget = Math.min(config.chunking.maxTokens, embedder.maxTokens) - 2;
   const batchSize = config.embedding.batchSize;
   const emptySums = () => ({ lookup: 0, chunking: 0, embedder: 0, sql: 0, http: 0, rawTokenizer: 0, rawModel: 0, rawPipeline: 0 });
   const sums = emptySums();
@@ -35,11 +33,11 @@ export async function measureStages(knowledge: BenchKnowledge, extractor: Featur
     into.lookup += elapsedMs(start);
 
     start = performance.now();
-    const chunks = chunkText(document.content, { tokenCounter: embedder, maxTokens: budget, overlapSentences: config.chunking.overlapSentences });
+    const chunks = chunkDocument({ embedder, chunking: config.chunking }, document.content);
     into.chunking += elapsedMs(start);
 
     start = performance.now();
-    const embeddings = await embedder.embed(chunks.map((chunk) => (chunk.tokenIds ? { text: chunk.content, tokenIds: chunk.tokenIds } : chunk.content)));
+    const embeddings = await embedder.embed(chunks.map(embeddingInput));
     into.embedder += elapsedMs(start);
 
     start = performance.now();

@@ -44,7 +44,7 @@ export function exactVectorSearch(sql: Sql, vector: string, topK: number): Promi
   }) as Promise<RawHit[]>;
 }
 
-/** The HNSW answer with a given `hnsw.ef_search` (the service uses 40 for top_k <= 40). */
+/** The HNSW answer with a given `hnsw.ef_search` (the service's sessions use RAG_HNSW_EF_SEARCH, default 300). */
 export function indexedVectorSearch(sql: Sql, vector: string, topK: number, efSearch: number): Promise<RawHit[]> {
   return sql.begin(async (transaction) => {
     await transaction`SELECT set_config('hnsw.ef_search', ${String(efSearch)}, true)`;

@@ -31,9 +31,9 @@ const WARM_UP = 20;
  * alternating order, `PASSES` times over the queries after a warm-up. Answers are compared, so
  * a ratio is never taken between two paths that did different work.
  */
-export async function measureLatency(knowledge: BenchKnowledge, queries: string[], options: { topK: number; mode?: 'vector' }): Promise<LatencyResult> {
+export async function measureLatency(knowledge: BenchKnowledge, queries: string[], options: { topK: number }): Promise<LatencyResult> {
   const { app, embedder, database } = knowledge;
-  const body = (query: string) => ({ query, top_k: options.topK, ...(options.mode ? { mode: options.mode } : {}) });
+  const body = (query: string) => ({ query, top_k: options.topK, mode: 'vector' });
   const service = async (query: string) => {
     const start = performance.now();
     const response = await app.request('/api/v1/knowledge/search', jsonRequest('POST', body(query)));
@@ -48,7 +48,7 @@ export async function measureLatency(knowledge: BenchKnowledge, queries: string[
     const embedMs = elapsedMs(start);
     // The service's own statement (lib/db/search-query.ts) on the same pool: only the HTTP
     // layer, validation, the store wrapper and JSON are left out.
-    const hits = await searchChunks(database.sql, { embedding: embedding!, text: query }, { topK: options.topK, mode: 'vector' });
+    const hits = await searchChunks(database.sql, { embedding: embedding!, text: query }, { topK: options.topK, mode: 'vector' }, database.efSearch);
     return { took: elapsedMs(start), embedMs, keys: hits.map((hit) => `${hit.source}#${hit.chunkIndex}`) };
   };
 

@@ -1,6 +1,5 @@
 import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { serveWsChatForTest } from './test-server.ts';
 
 import { connectChatSocket } from './chat-socket-client.ts';
 import { relatedQuestion, useFakeLlmHarness } from './fake-llm-harness.ts';

@@ -1,7 +1,8 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
-import type { ErrorResponse } from '../../lib/http/error-response.ts';
+import { AppError } from '../../lib/errors.ts';
+import { renderError } from '../../lib/http/error-response.ts';
 import { openApiApp } from '../../lib/http/openapi-app.ts';
 import { type ChatSessionDependencies, createChatSession } from './chat-session.ts';
 import type { ServerFrame } from './protocol.ts';
@@ -30,8 +31,8 @@ export function createWsChatApp(dependencies: WsChatDependencies): OpenAPIHono {
   });
   app.openapi({ ...wsChatRoute, middleware: [originGuard(dependencies.config.chat.allowedOrigins), upgrade] as const }, (context) => {
     // Only reached when the upgrade helper passed the request on: it was not an upgrade.
-    const body: ErrorResponse = { error: { code: 'upgrade_required', message: 'GET /ws/llm is a WebSocket endpoint; connect with Upgrade: websocket' } };
-    return context.json(body, 426, { Upgrade: 'websocket' });
+    // Rendered here, not thrown: the ws-chat app also runs on its own, without createApp's onError.
+    return renderError(new AppError(426, 'upgrade_required', 'GET /ws/llm is a WebSocket endpoint; connect with Upgrade: websocket', { headers: { Upgrade: 'websocket' } }), context);
   });
   return app;
 }
@@ -46,8 +47,7 @@ function originGuard(allowedOrigins: string[]): MiddlewareHandler {
   return async (context, next) => {
     const origin = context.req.header('origin');
     if (allowed.size > 0 && !allowed.has('*') && origin !== undefined && !allowed.has(normalizeOrigin(origin))) {
-      const body: ErrorResponse = { error: { code: 'origin_not_allowed', message: 'this Origin may not open the chat socket (see ALLOWED_ORIGINS)' } };
-      return context.json(body, 403);
+      return renderError(new AppError(403, 'origin_not_allowed', 'this Origin may not open the chat socket (see ALLOWED_ORIGINS)'), context);
     }
     await next();
   };

@@ -1,14 +1,12 @@
 import type { Config } from '../../lib/config.ts';
 import { AppError } from '../../lib/errors.ts';
+import type { Log } from '../../lib/log.ts';
 import { decideSufficiency, type SufficiencyThresholds } from '../../lib/knowledge/sufficiency.ts';
 import type { SearchHit, SearchOptions } from '../../lib/knowledge/types.ts';
 import { LlmError } from '../../lib/llm/errors.ts';
 import { buildChatPrompt, INSUFFICIENT_MESSAGE } from '../../lib/llm/prompt.ts';
 import type { ChatModel, ChatStreamEvent } from '../../lib/llm/types.ts';
 import { type ChatFrame, clientFrameSchema, type ServerFrame } from './protocol.ts';
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type Log = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
 
 /** What one chat socket needs; the same object serves every socket of an app. */
 export interface ChatSessionDependencies {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { unusedPort } from '../../tests/support/fake-llm-server.ts';
-import { serveWsChatForTest } from './test-server.ts';
 
 import { relatedQuestion, useFakeLlmHarness } from './fake-llm-harness.ts';
 

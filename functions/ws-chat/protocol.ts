@@ -74,9 +74,6 @@ export type ClientFrame = z.infer<typeof clientFrameSchema>;
 export type ChatFrame = z.infer<typeof chatFrameSchema>;
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 
-/** Error codes that reject one frame and leave the answer in flight (if any) untouched. */
-export const FRAME_ERROR_CODES = ['bad_request', 'frame_too_large', 'busy'] as const;
-
 /** The protocol in prose, for the OpenAPI description and the README. */
 export const WS_CHAT_PROTOCOL = `WebSocket chat grounded in the knowledge base. Upgrade with \`GET /ws/llm\` (\`Upgrade: websocket\`);
 a plain GET gets 426, a browser \`Origin\` outside \`ALLOWED_ORIGINS\` gets 403. All frames are JSON text.

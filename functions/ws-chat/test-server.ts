@@ -1,6 +1,7 @@
 import { PERMISSIVE_THRESHOLDS } from '../../lib/knowledge/sufficiency.ts';
 import { createHashEmbedder } from '../../lib/embeddings/hash-embedder.ts';
 import { type Environment, loadConfig } from '../../lib/config.ts';
+import { searchSimilarChunks } from '../../lib/knowledge/knowledge-base.ts';
 import { createMemoryStore } from '../../lib/knowledge/memory-store.ts';
 import type { SearchHit, SearchOptions } from '../../lib/knowledge/types.ts';
 import { createChatModel } from '../../lib/llm/chat-model.ts';
@@ -52,8 +53,7 @@ export async function serveWsChatForTest(options: {
     options.retrieve ??
     (async (query: string, searchOptions: SearchOptions) => {
       retrievals.push(query);
-      const [embedding] = await embedder.embed([query]);
-      return store.search({ embedding: embedding!, text: query }, searchOptions);
+      return searchSimilarChunks({ store, embedder }, query, searchOptions);
     });
   const chatModel = options.chatModel ?? createChatModel(config.llm);
   const logs: LogEntry[] = [];

@@ -131,6 +131,11 @@ export function chunkText(text: string, options: ChunkTextOptions): TextChunk[] 
 function fitUnit(unit: Unit, budget: number, counter: TokenCounter, measure: Measurer): CountedUnit[] {
   const { tokens, ids } = measure.text(unit.text);
   if (tokens <= budget) return [ids ? { ...unit, tokens, ids } : { ...unit, tokens }];
+  return splitUnit(unit, budget, counter);
+}
+
+/** `unit` as pieces of at most `budget` tokens; the first keeps the unit's joiner and kind. */
+function splitUnit(unit: Unit, budget: number, counter: TokenCounter): CountedUnit[] {
   return splitLongText(unit.text, budget, counter).map((piece, index) => ({
     text: piece.text,
     tokens: piece.tokens,
@@ -149,13 +154,7 @@ function makeRoomAfterHeadings(units: CountedUnit[], index: number, headings: Co
     if (count <= budget) return true;
     const room = units[index]!.tokens - (count - budget) - attempt;
     if (room < Math.max(4, budget / 4)) return false;
-    const pieces = splitLongText(units[index]!.text, room, counter).map((piece, pieceIndex) => ({
-      text: piece.text,
-      tokens: piece.tokens,
-      joiner: pieceIndex === 0 ? units[index]!.joiner : piece.spaceBefore ? (' ' as const) : ('' as const),
-      heading: false,
-    }));
-    units.splice(index, 1, ...pieces);
+    units.splice(index, 1, ...splitUnit(units[index]!, room, counter));
   }
   return false;
 }

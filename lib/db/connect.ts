@@ -34,10 +34,10 @@ export async function openDatabase(settings: Config['database'], session: Sessio
   const efSearch = session.efSearch ?? DEFAULT_HNSW_EF_SEARCH;
   const common = {
     onnotice: () => {},
-    connect_timeout: 5,
-    idle_timeout: 60,
     // Our own short statements only; a failover or restart must not leave clients
     // waiting on a dead socket for minutes.
+    connect_timeout: 5,
+    idle_timeout: 60,
     // A startup parameter costs no round trip and survives every reconnect of the pool.
     connection: { application_name: 'local-rag', 'hnsw.ef_search': String(efSearch) },
   } as const;

@@ -41,7 +41,8 @@ type Fragment = PendingQuery<Row[]>;
 /**
  * The best chunks for a query, in ONE SQL statement whatever the mode:
  * - `vector`: nearest by cosine distance over the HNSW index;
- * - `text`: full-text matches over the GIN index, ranked by `ts_rank`;
+ * - `text`: full-text matches over the GIN index, ranked by `text_score` (the query terms'
+ *   summed rarity weights plus `ts_rank`; see textTerms);
  * - `hybrid` (default): both rankings' top `candidates`, fused with reciprocal rank fusion
  *   (`Σ weight / (60 + rank)`), each hit carrying both component ranks.
  * Filters (sources, metadata `@>`) apply inside each ranking, and the HNSW index is walked
@@ -93,15 +94,16 @@ function buildStatement(
   const vectorHits = client`
     vector_hits AS (
       SELECT id, (row_number() OVER (ORDER BY distance, id))::int AS vector_rank FROM (
-        SELECT c.id, c.embedding <=> ${vector}::vector AS distance
+        SELECT c.id, c.embedding <=> (SELECT embedding FROM query_vector) AS distance
         FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id
         WHERE TRUE ${filters}
-        ORDER BY c.embedding <=> ${vector}::vector
+        ORDER BY c.embedding <=> (SELECT embedding FROM query_vector)
         LIMIT ${candidates}
       ) nearest
     )`;
 
-  const terms = toTsqueryTerms(query.text);
+  // Word segmentation only where the text ranking runs.
+  const terms = mode === 'vector' ? [] : toTsqueryTerms(query.text);
   const textHits = terms.length
     ? client`
     ${textTerms(client, terms)},
@@ -137,10 +139,12 @@ function buildStatement(
       LIMIT ${options.topK})`;
   }
 
+  // The query vector is bound once: each `${vector}::vector` would be a parameter of its own,
+  // sent and parsed again (~0.6 ms each in PGlite, see lib/db/vector.ts).
   return client`
-    WITH ${ranked}
+    WITH query_vector AS MATERIALIZED (SELECT ${vector}::vector AS embedding), ${ranked}
     SELECT * FROM (
-      SELECT c.document_id, c.source, c.chunk_index, c.content, 1 - (c.embedding <=> ${vector}::vector) AS score, d.metadata,
+      SELECT c.document_id, c.source, c.chunk_index, c.content, 1 - (c.embedding <=> (SELECT embedding FROM query_vector)) AS score, d.metadata,
         r.vector_rank, r.text_rank, r.text_score, r.fused_score
       FROM ranked r JOIN knowledge_chunks c ON c.id = r.id JOIN knowledge_documents d ON d.id = c.document_id
     ) hits

@@ -1,4 +1,4 @@
-import { env, pipeline, type FeatureExtractionPipeline } from '@huggingface/transformers';
+import { pipeline, type FeatureExtractionPipeline } from '@huggingface/transformers';
 import type { Config } from '../config.ts';
 import type { Embedder, EmbeddingInput } from '../knowledge/types.ts';
 import { createSentenceEncoder } from './sentence-encoder.ts';

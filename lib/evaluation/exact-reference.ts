@@ -13,11 +13,8 @@ export type ExactSearch = (question: string, topK: number) => Promise<SearchHit[
 export function createCachingEmbedder(embedder: Embedder): Embedder {
   const cache = new Map<string, number[]>();
   return {
-    modelId: embedder.modelId,
-    dimensions: embedder.dimensions,
-    maxTokens: embedder.maxTokens,
-    countTokens: (text) => embedder.countTokens(text),
-    ...(embedder.tokenize ? { tokenize: embedder.tokenize.bind(embedder) } : {}),
+    // Everything but `embed` is the wrapped embedder's (all embedders are plain objects).
+    ...embedder,
     async embed(inputs) {
       const missing = [...new Map(inputs.filter((input) => !cache.has(inputText(input))).map((input) => [inputText(input), input])).values()];
       if (missing.length) {
@@ -26,7 +23,6 @@ export function createCachingEmbedder(embedder: Embedder): Embedder {
       }
       return inputs.map((input) => cache.get(inputText(input))!);
     },
-    close: () => embedder.close(),
   };
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { chunkText } from '../chunking/chunk-text.ts';
+import { chunkText, type TextChunk } from '../chunking/chunk-text.ts';
 import { AppError } from '../errors.ts';
-import type { Embedder, JsonObject, KnowledgeStore, SearchHit, SearchOptions, StoredDocument } from './types.ts';
+import type { Embedder, EmbeddingInput, JsonObject, KnowledgeStore, SearchHit, SearchOptions, StoredDocument } from './types.ts';
 
 /** What the knowledge-base operations need; handed in, never imported. */
 export interface KnowledgeDependencies {
@@ -27,6 +27,21 @@ export function documentFingerprint(content: string, metadata: JsonObject): stri
   return createHash('sha256').update(content).update('\u0000').update(stableJson(metadata)).digest('hex');
 }
 
+/** A document's chunks as add-document makes them: within the chunking settings and the model's window. */
+export function chunkDocument(dependencies: Pick<KnowledgeDependencies, 'embedder' | 'chunking'>, content: string): TextChunk[] {
+  return chunkText(content, {
+    tokenCounter: dependencies.embedder,
+    // The window counts [CLS] and [SEP]; chunkText counts only the text's own pieces.
+    maxTokens: Math.min(dependencies.chunking.maxTokens, dependencies.embedder.maxTokens) - 2,
+    overlapSentences: dependencies.chunking.overlapSentences,
+  });
+}
+
+/** What the embedder gets for a chunk: with the chunker's token ids, when it has them, so it need not tokenize again. */
+export function embeddingInput(chunk: TextChunk): EmbeddingInput {
+  return chunk.tokenIds ? { text: chunk.content, tokenIds: chunk.tokenIds } : chunk.content;
+}
+
 /**
  * Splits a document into sentence-aware chunks, embeds them and stores them, replacing the
  * previous version of the same source atomically. Same source and content again is a no-op.
@@ -38,15 +53,9 @@ export async function addDocumentToKnowledgeBase(dependencies: KnowledgeDependen
   const existing = await dependencies.store.findDocument(input.source);
   if (existing && existing.contentSha256 === contentSha256) return { document: existing, status: 'unchanged' };
 
-  const chunks = chunkText(input.content, {
-    tokenCounter: dependencies.embedder,
-    // The window counts [CLS] and [SEP]; chunkText counts only the text's own pieces.
-    maxTokens: Math.min(dependencies.chunking.maxTokens, dependencies.embedder.maxTokens) - 2,
-    overlapSentences: dependencies.chunking.overlapSentences,
-  });
+  const chunks = chunkDocument(dependencies, input.content);
   if (chunks.length === 0) throw new AppError(400, 'empty_content', 'content has no text to index');
-  // The chunker's token ids, when it has them, spare the embedder a second tokenization.
-  const embeddings = await dependencies.embedder.embed(chunks.map((chunk) => (chunk.tokenIds ? { text: chunk.content, tokenIds: chunk.tokenIds } : chunk.content)));
+  const embeddings = await dependencies.embedder.embed(chunks.map(embeddingInput));
   const document = await dependencies.store.replaceDocument({
     source: input.source,
     contentSha256,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { contentTerms, decideSufficiency, PERMISSIVE_THRESHOLDS, termCoverage, thresholdsForModel, type SufficiencyHit } from './sufficiency.ts';
+import { contentTerms } from '../text-search/terms.ts';
+import { decideSufficiency, PERMISSIVE_THRESHOLDS, termCoverage, thresholdsForModel, type SufficiencyHit } from './sufficiency.ts';
 
 const hit = (score: number, content = 'text', extra: Partial<SufficiencyHit> = {}): SufficiencyHit => ({ score, content, ...extra });
 const thresholds = { minBestScore: 0.3, minBestScoreWithoutTextMatch: 0.6, minTermCoverage: 0.5, minFusedMargin: 0.05 };

@@ -7,8 +7,6 @@
 
 import { contentTerms } from '../text-search/terms.ts';
 
-export { contentTerms };
-
 /** What the decision reads from a hit; a `SearchHit` fits, hybrid fields are optional. */
 export interface SufficiencyHit {
   /** Cosine similarity to the query. */
@@ -59,7 +57,7 @@ export const PERMISSIVE_THRESHOLDS: SufficiencyThresholds = { minBestScore: -1, 
 /**
  * Per-model defaults, keyed by the embedder's `modelId` (a local folder's name, or the hub id).
  * Cosine scales differ per model, so each is calibrated with `npm run eval -- <set> --calibrate`;
- * the figures behind these values are in bench/README.md.
+ * the figures behind these values are in bench/eval/README.md.
  */
 export const DEFAULT_THRESHOLDS: Record<string, SufficiencyThresholds> = {
   // Calibrated on bench/eval/sets/reference with the fixture model, hybrid search, top 3
@@ -83,11 +81,6 @@ export function thresholdsForModel(modelId: string, overrides: Partial<Sufficien
   const defaults = DEFAULT_THRESHOLDS[modelId] ?? DEFAULT_THRESHOLDS[baseName] ?? PERMISSIVE_THRESHOLDS;
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
   return { ...defaults, ...defined };
-}
-
-/** The calibrated minimum best cosine score of a model (`RAG_MIN_SCORE` overrides it). */
-export function defaultMinScore(modelId: string): number {
-  return thresholdsForModel(modelId).minBestScore;
 }
 
 /** Computes the signals of a search's hits (best first). */

@@ -65,11 +65,9 @@ export type SearchMode = 'vector' | 'text' | 'hybrid';
 
 /** How hybrid search fuses its two rankings (reciprocal rank fusion). */
 export interface HybridSettings {
-  /** Weight of the vector ranking's `1 / (k + rank)` term. Default 1.
-   */
+  /** Weight of the vector ranking's `1 / (k + rank)` term. Default 1. */
   vectorWeight: number;
-  /** Weight of the full-text ranking's term. Default 1.
-   */
+  /** Weight of the full-text ranking's term. Default 2. */
   textWeight: number;
   /** Rows each ranking contributes before fusion (at least `topK`). Default 10. */
   candidates: number;

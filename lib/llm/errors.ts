@@ -31,9 +31,6 @@ export class LlmError extends AppError {
   }
 }
 
-export function isLlmError(error: unknown): error is LlmError {
-  return error instanceof LlmError;
-}
 
 /**
  * Maps an error from the `openai` client (or from reading the HTTP body) to an {@link LlmError}.

@@ -8,7 +8,6 @@ import { loadConfig } from '../../lib/config.ts';
 import { createChatModel } from '../../lib/llm/chat-model.ts';
 import { buildChatPrompt } from '../../lib/llm/prompt.ts';
 import { estimateTokens } from '../../lib/llm/token-estimate.ts';
-import type { ChatMessage, ChatModel } from '../../lib/llm/types.ts';
 import { startLlamaServer, type RunningLlamaServer } from '../support/llama-server.ts';
 
 // The first run compiles llama.cpp (about 7 minutes on 2 cores); later runs start in < 1 s.
@@ -33,12 +32,6 @@ async function connect(url: string) {
 const types = (frames: Array<{ type: string }>) => frames.map((frame) => frame.type);
 const outline = (frames: Array<{ type: string }>) => JSON.stringify(frames.filter((frame) => frame.type !== 'token' && frame.type !== 'sources'));
 
-/** Wraps a chat model to keep the messages it was asked to complete. */
-function recording(chatModel: ChatModel): ChatModel & { prompts: ChatMessage[][] } {
-  const prompts: ChatMessage[][] = [];
-  return { ...chatModel, prompts, stream: (messages, options) => (prompts.push(messages), chatModel.stream(messages, options)) };
-}
-
 describe('GET /ws/llm with a small llama-server context (512 tokens a slot)', () => {
   let small: RunningLlamaServer;
   beforeAll(async () => {
@@ -62,7 +55,7 @@ describe('GET /ws/llm with a small llama-server context (512 tokens a slot)', ()
 
   it('never sends a prompt the server rejects for length: drops chunks and history instead', async () => {
     const environment = smallEnvironment();
-    const chatModel = recording(createChatModel(loadConfig(environment).llm));
+    const chatModel = createChatModel(loadConfig(environment).llm);
     const served = await serveWsChatForTest({ documents: longDocuments, environment, chatModel, minScore: 0.05 });
     try {
       const socket = await connect(served.url);

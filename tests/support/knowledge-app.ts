@@ -1,9 +1,9 @@
 import { createApp } from '../../functions/app.ts';
 import { openDatabase, type Database } from '../../lib/db/connect.ts';
-import { createPostgresStore } from '../../lib/db/knowledge-store.ts';
+import { openKnowledgeStore } from '../../lib/db/knowledge-store.ts';
 import { loadEmbedder } from '../../lib/embeddings/load-embedder.ts';
 import type { Embedder } from '../../lib/knowledge/types.ts';
-import { databaseLane, openTestDatabase, testConfig } from './test-environment.ts';
+import { openTestDatabase, testConfig } from './test-environment.ts';
 import { startTcpProxy } from './tcp-proxy.ts';
 
 /**
@@ -22,11 +22,11 @@ export async function startKnowledgeApp(overrides: Record<string, string> = {}) 
   const database: Database = await openDatabase({
     url: `postgres://${credentials}@127.0.0.1:${proxy.port}${target ? target.pathname : '/postgres'}`,
     dataDir: '',
-    poolSize: databaseLane() === 'embedded' ? 1 : 4,
+    poolSize: target ? 4 : 1,
     migrateOnStart: false,
   }, { efSearch: config.retrieval.efSearch });
   const embedder: Embedder = await loadEmbedder(config.embedding);
-  const store = createPostgresStore(database.sql, { efSearch: database.efSearch });
+  const store = openKnowledgeStore(database);
   const app = createApp(
     {
       config,

@@ -22,7 +22,6 @@ export class ChatConnection {
   #socket: WebSocket | undefined;
   #attempt = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #closed = false;
 
   constructor(url: string, events: ConnectionEvents) {
     this.#url = url;
@@ -34,7 +33,6 @@ export class ChatConnection {
   }
 
   connect(): void {
-    this.#closed = false;
     clearTimeout(this.#retryTimer);
     this.#events.onState(this.#attempt === 0 ? 'connecting' : 'reconnecting');
     const socket = new WebSocket(this.#url);
@@ -55,7 +53,7 @@ export class ChatConnection {
       if (this.#socket !== socket) return;
       this.#socket = undefined;
       if (opened) this.#events.onDrop();
-      if (!this.#closed) this.#scheduleReconnect();
+      this.#scheduleReconnect();
     });
   }
 
@@ -64,12 +62,6 @@ export class ChatConnection {
     if (!this.#socket || this.#socket.readyState !== WebSocket.OPEN) return false;
     this.#socket.send(JSON.stringify(frame));
     return true;
-  }
-
-  close(): void {
-    this.#closed = true;
-    clearTimeout(this.#retryTimer);
-    this.#socket?.close();
   }
 
   #scheduleReconnect(): void {
