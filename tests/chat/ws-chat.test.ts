@@ -1,14 +1,10 @@
 // /ws/llm against a REAL llama-server with the stories260K fixture. The model writes
-// children's stories: these tests assert protocol, frame order, timing and slot state, never
-// the wording of an answer.
-import OpenAI from 'openai';
+// children's stories: these tests assert protocol, frame order, slot state and deadlines
+// (a freed slot, a timeout), never the wording of an answer nor its speed (bench/chat.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectChatSocket, type ChatSocketClient } from '../../functions/ws-chat/chat-socket-client.ts';
 import { serveWsChatForTest } from '../../functions/ws-chat/test-server.ts';
-import { loadConfig } from '../../lib/config.ts';
-import { createChatModel } from '../../lib/llm/chat-model.ts';
 import { retryingStaleConnections } from '../../lib/llm/stale-connection-retry.ts';
-import type { ChatMessage, ChatModel } from '../../lib/llm/types.ts';
 import { unusedPort } from '../support/fake-llm-server.ts';
 import { startLlamaServer, type RunningLlamaServer } from '../support/llama-server.ts';
 
@@ -62,13 +58,6 @@ const busySlots = async (server: RunningLlamaServer) => (await slots(server)).fi
 const types = (frames: Array<{ type: string }>) => frames.map((frame) => frame.type);
 /** The frames without the tokens, for failure messages. */
 const outline = (frames: Array<{ type: string }>) => JSON.stringify(frames.filter((frame) => frame.type !== 'token' && frame.type !== 'sources'));
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
-/** Wraps a chat model to keep the messages it was asked to complete. */
-function recording(chatModel: ChatModel): ChatModel & { prompts: ChatMessage[][] } {
-  const prompts: ChatMessage[][] = [];
-  return { ...chatModel, prompts, stream: (messages, options) => (prompts.push(messages), chatModel.stream(messages, options)) };
-}
 
 describe('GET /ws/llm with a real llama-server', () => {
   it('streams sources, then tokens, then done with usage', async () => {
@@ -203,46 +192,19 @@ describe('GET /ws/llm with a real llama-server', () => {
     }
   });
 
-  it('adds little to the time to first token and keeps the tokens/s of the direct stream', async () => {
-    const environment = environmentFor(llama, { LLM_TEMPERATURE: '0', LLM_MAX_TOKENS: '256' });
-    const chatModel = recording(createChatModel(loadConfig(environment).llm));
-    const served = await serveWsChatForTest({ documents, environment, chatModel });
-    // The same stale-connection retry as the chat model's, so both paths meet the same server.
-    const client = new OpenAI({ baseURL: llama.baseURL, apiKey: llama.apiKey, maxRetries: 0, fetch: retryingFetch });
+  it('forwards the answer token by token as llama-server streams it, not gathered into a few frames', async () => {
+    // How fast (TTFT, tokens/s against the direct stream) is bench/chat.ts's to measure, not a test's.
+    const served = await serveWsChatForTest({ documents, environment: environmentFor(llama, { LLM_TEMPERATURE: '0', LLM_MAX_TOKENS: '256' }) });
     try {
       const socket = await connect(served.url);
-      // Warm-up: fills the prompt cache for both paths alike and yields the exact prompt sent.
-      await socket.ask({ type: 'chat', message: question }, 30_000);
-      const messages = chatModel.prompts[0]!;
-      const ws = { ttft: [] as number[], rate: [] as number[], spreadMs: [] as number[] };
-      const direct = { ttft: [] as number[], rate: [] as number[], spreadMs: [] as number[] };
-      for (let round = 0; round < 5; round++) {
-        const askedAt = performance.now();
-        const frames = await socket.ask({ type: 'chat', message: question }, 30_000);
-        const tokens = frames.filter((frame) => frame.type === 'token');
-        expect(tokens.length, outline(frames) + JSON.stringify(served.logs.slice(-3))).toBeGreaterThan(1);
-        ws.ttft.push(tokens[0]!.receivedAtMs - askedAt);
-        ws.spreadMs.push(tokens.at(-1)!.receivedAtMs - tokens[0]!.receivedAtMs);
-        ws.rate.push((tokens.length - 1) / (ws.spreadMs.at(-1)! / 1000));
-
-        const startedAt = performance.now();
-        const stream = await client.chat.completions.create({ model: 'any', messages, stream: true, max_tokens: 256, temperature: 0 });
-        const arrivals: number[] = [];
-        for await (const chunk of stream) if (chunk.choices[0]?.delta?.content) arrivals.push(performance.now());
-        direct.ttft.push(arrivals[0]! - startedAt);
-        direct.spreadMs.push(arrivals.at(-1)! - arrivals[0]!);
-        direct.rate.push((arrivals.length - 1) / (direct.spreadMs.at(-1)! / 1000));
-      }
-      console.info(
-        `[ws-chat] TTFT median ws ${median(ws.ttft).toFixed(1)} ms vs direct ${median(direct.ttft).toFixed(1)} ms; ` +
-          `tokens/s median ws ${median(ws.rate).toFixed(0)} vs direct ${median(direct.rate).toFixed(0)}`,
-      );
-      // Retrieval, the prompt count (2 requests to llama-server) and the socket add little.
-      expect(median(ws.ttft)).toBeLessThan(median(direct.ttft) + 50);
-      // Tokens are forwarded as they arrive, not gathered: they spread over the generation time.
-      // (Rates are logged, not asserted: on 2 shared cores the ws server and client compete
-      // with llama-server for CPU; the benchmark measures them on a quiet machine.)
-      expect(median(ws.spreadMs)).toBeGreaterThan(0.5 * median(direct.spreadMs));
+      const frames = await socket.ask({ type: 'chat', message: question }, 30_000);
+      const tokens = frames.filter((frame) => frame.type === 'token');
+      const done = frames.at(-1) as { type: string; usage?: { completion_tokens: number } };
+      expect(done.type, outline(frames)).toBe('done');
+      const generated = done.usage!.completion_tokens;
+      expect(generated).toBeGreaterThan(10);
+      // One frame per streamed delta; a delta may hold less than a token (split UTF-8), never many.
+      expect(tokens.length).toBeGreaterThanOrEqual(Math.floor(generated / 2));
     } finally {
       await served.close();
     }
