@@ -90,6 +90,26 @@ describe('GET /ws/llm', () => {
     expect(served.retrievals).toEqual(['and is it exact?', `${relatedQuestion}\nand is it exact?`]);
   });
 
+  it('answers 资料不足 to a complete unrelated question even when the earlier turn would find documents', async () => {
+    const served = await serve();
+    const socket = await connect(served.url);
+    const message = 'What is the capital city of Australia?';
+    const frames = await socket.ask({ type: 'chat', message, history: [{ role: 'user', content: relatedQuestion }, { role: 'assistant', content: 'By cosine distance [1].' }] });
+    expect(types(frames)).toEqual(['insufficient', 'done']);
+    expect(served.retrievals).toEqual([message]);
+    expect(harness.fake().completionRequests).toHaveLength(0);
+  });
+
+  it('answers 资料不足 to a follow-up whose own words are in no retrieved chunk', async () => {
+    const served = await serve({}, { thresholds: { minTermCoverage: 0.5 } });
+    const socket = await connect(served.url);
+    const message = 'and what about the weather in Sydney?';
+    const frames = await socket.ask({ type: 'chat', message, history: [{ role: 'user', content: relatedQuestion }] });
+    expect(frames[0]).toMatchObject({ type: 'insufficient', message: '资料不足' });
+    expect(served.retrievals).toEqual([message, `${relatedQuestion}\n${message}`]);
+    expect(harness.fake().completionRequests).toHaveLength(0);
+  });
+
   it('sends only the most recent CHAT_HISTORY_MESSAGES of the history', async () => {
     const { url } = await serve({ CHAT_HISTORY_MESSAGES: '2' });
     const socket = await connect(url);

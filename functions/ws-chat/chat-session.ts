@@ -1,7 +1,8 @@
 import type { Config } from '../../lib/config.ts';
 import { AppError } from '../../lib/errors.ts';
 import type { Log } from '../../lib/log.ts';
-import { decideSufficiency, type SufficiencyThresholds } from '../../lib/knowledge/sufficiency.ts';
+import { retrieveForQuestion } from '../../lib/knowledge/follow-up.ts';
+import type { SufficiencyThresholds } from '../../lib/knowledge/sufficiency.ts';
 import type { SearchHit, SearchOptions } from '../../lib/knowledge/types.ts';
 import { LlmError } from '../../lib/llm/errors.ts';
 import { buildChatPrompt, INSUFFICIENT_MESSAGE } from '../../lib/llm/prompt.ts';
@@ -58,7 +59,7 @@ export function createChatSession(dependencies: ChatSessionDependencies, send: (
     const startedAt = performance.now();
     const cancelled = () => send({ type: 'done', finish_reason: 'cancelled' });
     try {
-      const { hits, decision } = await retrieveForQuestion(frame);
+      const { hits, decision } = await retrieveForChat(frame);
       const relevant = hits.filter((hit) => hit.score >= dependencies.thresholds.minBestScore).sort((a, b) => b.score - a.score);
       if (signal.aborted) return cancelled();
       if (!decision.sufficient || relevant.length === 0) {
@@ -134,21 +135,15 @@ export function createChatSession(dependencies: ChatSessionDependencies, send: (
     };
   }
 
-  /**
-   * The current message alone first; when that finds nothing good enough and there is an
-   * earlier user turn, the two together (a follow-up like "and in 2023?" needs its antecedent).
-   */
-  async function retrieveForQuestion(frame: ChatFrame) {
+  /** The message alone, or with the earlier question when it reads as a follow-up (lib/knowledge/follow-up.ts). */
+  function retrieveForChat(frame: ChatFrame) {
     const options: SearchOptions = { topK: frame.top_k ?? config.retrieval.topK };
-    const judge = async (query: string) => {
-      const hits = await retrieve(query, options);
-      return { hits, decision: decideSufficiency(hits, dependencies.thresholds, query) };
-    };
-    const alone = await judge(frame.message);
-    const previousQuestion = frame.history?.findLast((message) => message.role === 'user')?.content.trim();
-    if (alone.decision.sufficient || !previousQuestion) return alone;
-    const combined = await judge(`${previousQuestion}\n${frame.message}`);
-    return combined.decision.sufficient ? combined : alone;
+    return retrieveForQuestion({
+      message: frame.message,
+      previousQuestion: frame.history?.findLast((message) => message.role === 'user')?.content,
+      search: (query) => retrieve(query, options),
+      thresholds: dependencies.thresholds,
+    });
   }
 
   async function retrieve(query: string, options: SearchOptions): Promise<SearchHit[]> {

@@ -1,4 +1,4 @@
-import { PERMISSIVE_THRESHOLDS } from '../../lib/knowledge/sufficiency.ts';
+import { PERMISSIVE_THRESHOLDS, type SufficiencyThresholds } from '../../lib/knowledge/sufficiency.ts';
 import { createHashEmbedder } from '../../lib/embeddings/hash-embedder.ts';
 import { type Environment, loadConfig } from '../../lib/config.ts';
 import { searchSimilarChunks } from '../../lib/knowledge/knowledge-base.ts';
@@ -30,6 +30,8 @@ export async function serveWsChatForTest(options: {
   environment?: Environment;
   documents?: TestDocument[];
   minScore?: number;
+  /** Refusal thresholds over the permissive ones (with `minScore` as `minBestScore`). */
+  thresholds?: Partial<SufficiencyThresholds>;
   chatModel?: ChatModel;
   retrieve?: (query: string, searchOptions: SearchOptions) => Promise<SearchHit[]>;
   /** `ws` maxPayload; frames above it are closed with 1009 before the handler sees them. */
@@ -61,7 +63,7 @@ export async function serveWsChatForTest(options: {
     config,
     retrieve,
     chatModel,
-    thresholds: { ...PERMISSIVE_THRESHOLDS, minBestScore: options.minScore ?? 0.3 },
+    thresholds: { ...PERMISSIVE_THRESHOLDS, minBestScore: options.minScore ?? 0.3, ...options.thresholds },
     upgradeWebSocket: nodeUpgradeWebSocket,
     log: (level, message, fields) => logs.push({ level, message, fields }),
   });
