@@ -14,6 +14,8 @@ const questionBase = {
   id: z.string().min(1),
   question: z.string().trim().min(1),
   language: z.enum(['en', 'zh']),
+  /** The user's earlier turn in the same chat: the question is asked as its follow-up. */
+  previous_question: z.string().trim().min(1).optional(),
 };
 
 /** A question the documents answer: `evidence` must appear verbatim in a retrieved chunk. */

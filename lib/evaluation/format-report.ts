@@ -27,6 +27,7 @@ export function formatReport(report: EvaluationReport): string {
   lines.push('');
   lines.push(`HNSW recall@10 against an exact scan: ${report.hnsw ? `${ratio(report.hnsw.recallAt10)} over ${report.hnsw.queries} queries` : 'not measured (no exact reference)'}`);
   for (const mode of report.modes) lines.push(describeMisses(mode));
+  for (const mode of report.modes) lines.push(describeFollowUps(mode));
   lines.push(`ingest ${report.timings.ingestMs} ms, searches ${report.timings.searchMs} ms`);
   for (const mode of report.modes) if (mode.calibration) lines.push('', formatCalibration(mode.mode, mode.calibration));
   return lines.join('\n');
@@ -56,6 +57,16 @@ function describeMisses(mode: ModeReport): string {
     `${mode.mode}: refused although answerable (${falseRefusals.length}): ${falseRefusals.join(', ') || '-'}`,
     `${mode.mode}: answered although unanswerable (${answeredUnanswerable.length}): ${answeredUnanswerable.join(', ') || '-'}`,
   ].join('\n');
+}
+
+/** Questions asked after an earlier turn: evidence@3 of the answerable ones, refusals of the others. */
+function describeFollowUps(mode: ModeReport): string {
+  const followUps = mode.questions.filter((question) => question.followUp);
+  const answerable = followUps.filter((question) => question.answerable);
+  const found = answerable.filter((question) => question.evidenceRank !== null && question.evidenceRank <= 3 && !question.refused).length;
+  const unanswerable = followUps.filter((question) => !question.answerable);
+  const refused = unanswerable.filter((question) => question.refused).length;
+  return `${mode.mode}: follow-ups: evidence in top 3 and answered ${found}/${answerable.length}, unanswerable refused ${refused}/${unanswerable.length}`;
 }
 
 function table(header: string[], rows: string[][]): string[] {

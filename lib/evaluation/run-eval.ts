@@ -1,6 +1,7 @@
 import { addDocumentToKnowledgeBase, searchSimilarChunks, type KnowledgeDependencies } from '../knowledge/knowledge-base.ts';
-import { decideSufficiency, type SufficiencySignals, type SufficiencyThresholds, type InsufficientReason } from '../knowledge/sufficiency.ts';
-import type { HybridSettings, SearchHit, SearchMode } from '../knowledge/types.ts';
+import { retrieveForQuestion, type QuestionRetrieval } from '../knowledge/follow-up.ts';
+import { type SufficiencySignals, type SufficiencyThresholds, type InsufficientReason } from '../knowledge/sufficiency.ts';
+import type { HybridSettings, SearchMode } from '../knowledge/types.ts';
 import { calibrateThresholds, type CalibrationProposal } from './calibrate.ts';
 import { containsEvidence, type EvalSet } from './eval-set.ts';
 import { chunkKey, type ExactSearch } from './exact-reference.ts';
@@ -33,6 +34,8 @@ export interface QuestionReport extends QuestionOutcome {
   reason?: InsufficientReason;
   signals: SufficiencySignals;
   topSources: string[];
+  /** Asked as the follow-up of an earlier turn (`previous_question`). */
+  followUp: boolean;
 }
 
 export interface ModeReport {
@@ -80,12 +83,19 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
   for (const mode of modes) {
     const questions: QuestionReport[] = [];
     for (const question of set.questions) {
-      const hits = await searchSimilarChunks(knowledge, question.question, { topK, mode, hybrid: options.hybrid });
-      if (mode === 'vector' && options.exactSearch) {
+      // The chat's own retrieval: the question alone, or with its earlier turn when it is a follow-up.
+      const retrieval = await retrieveForQuestion({
+        message: question.question,
+        previousQuestion: question.previous_question,
+        search: (query) => searchSimilarChunks(knowledge, query, { topK, mode, hybrid: options.hybrid }),
+        thresholds,
+        decisionTopK,
+      });
+      if (mode === 'vector' && options.exactSearch && !retrieval.usedPreviousQuestion) {
         const exact = await options.exactSearch(question.question, topK);
-        recalls.push(recallAtK(hits.map(chunkKey), exact.map(chunkKey), topK));
+        recalls.push(recallAtK(retrieval.hits.map(chunkKey), exact.map(chunkKey), topK));
       }
-      questions.push(assess(question, hits, thresholds, decisionTopK));
+      questions.push(assess(question, retrieval));
     }
     const languages = [...new Set(questions.map((question) => question.language))].sort();
     modeReports.push({
@@ -112,8 +122,8 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
   };
 }
 
-function assess(question: EvalSet['questions'][number], hits: SearchHit[], thresholds: SufficiencyThresholds, decisionTopK: number): QuestionReport {
-  const decision = decideSufficiency(hits.slice(0, decisionTopK), thresholds, question.question);
+function assess(question: EvalSet['questions'][number], retrieval: QuestionRetrieval): QuestionReport {
+  const { hits, decision } = retrieval;
   return {
     id: question.id,
     question: question.question,
@@ -125,5 +135,6 @@ function assess(question: EvalSet['questions'][number], hits: SearchHit[], thres
     reason: decision.reason,
     signals: decision.signals,
     topSources: hits.slice(0, 3).map(chunkKey),
+    followUp: question.previous_question !== undefined,
   };
 }

@@ -69,11 +69,19 @@ describe('retrieveForQuestion', () => {
     expect(result.decision.signals.term_coverage).toBeGreaterThanOrEqual(thresholds.minTermCoverage);
   });
 
-  it('searches once when the message alone is sufficient or there is no earlier question', async () => {
+  it('searches once for a question of its own or without an earlier question', async () => {
     const { queries, search } = searchLog();
     await retrieveForQuestion({ message: compressionQuestion, previousQuestion: 'something else', search, thresholds });
     await retrieveForQuestion({ message: 'and on the client?', search, thresholds });
     expect(queries).toEqual([compressionQuestion, 'and on the client?']);
+  });
+
+  it('prefers the follow-up\'s search with its earlier question even when the message alone finds something', async () => {
+    const clientChunk = hit('The client sends its API key in a header.', 0.9);
+    const search = async (query: string) => (query.includes('\n') ? [hit(wsChunk, 0.87)] : [clientChunk]);
+    const result = await retrieveForQuestion({ message: 'and on the client?', previousQuestion: compressionQuestion, search, thresholds });
+    expect(result.usedPreviousQuestion).toBe(true);
+    expect(result.hits[0]!.content).toBe(wsChunk);
   });
 
   it('decides on the first decisionTopK hits only', async () => {

@@ -57,11 +57,13 @@ export interface RetrieveForQuestionOptions {
 }
 
 /**
- * Searches for the message alone; when that is not sufficient, the message reads as a
- * follow-up and there is an earlier question, searches the two together. Either way the
- * decision's term coverage is measured on the message's own words (the earlier question's
- * words cannot vouch for it); only a message that names no content word of its own ("why?")
- * is measured on both.
+ * Searches for the message alone; when the message reads as a follow-up and there is an
+ * earlier question, searches the two together as well and prefers that result when it is
+ * sufficient ("and on the client?" alone would match any chunk that says "client"). The
+ * retry's term coverage is measured on the message's own words (the earlier question's
+ * words cannot vouch for it); only a message that names no content word of its own
+ * ("why?") is measured on both. A message that does not read as a follow-up is searched
+ * alone, so an unrelated complete question is refused as it would be without the history.
  */
 export async function retrieveForQuestion(options: RetrieveForQuestionOptions): Promise<QuestionRetrieval> {
   const { message, thresholds } = options;
@@ -69,7 +71,7 @@ export async function retrieveForQuestion(options: RetrieveForQuestionOptions): 
   const aloneHits = await options.search(message);
   const alone: QuestionRetrieval = { hits: aloneHits, decision: judge(aloneHits, message), query: message, usedPreviousQuestion: false };
   const previousQuestion = options.previousQuestion?.trim();
-  if (alone.decision.sufficient || !previousQuestion || !readsAsFollowUp(message)) return alone;
+  if (!previousQuestion || !readsAsFollowUp(message)) return alone;
   const query = `${previousQuestion}\n${message}`;
   const hits = await options.search(query);
   const decision = judge(hits, contentTerms(message).length > 0 ? message : query);
