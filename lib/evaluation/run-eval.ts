@@ -36,6 +36,8 @@ export interface QuestionReport extends QuestionOutcome {
   topSources: string[];
   /** Asked as the follow-up of an earlier turn (`previous_question`). */
   followUp: boolean;
+  /** The hits are those of the earlier turn and the question searched together. */
+  usedPreviousQuestion: boolean;
 }
 
 export interface ModeReport {
@@ -91,6 +93,7 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
         thresholds,
         decisionTopK,
       });
+      // The exact reference answers the question alone; a combined query has no counterpart there.
       if (mode === 'vector' && options.exactSearch && !retrieval.usedPreviousQuestion) {
         const exact = await options.exactSearch(question.question, topK);
         recalls.push(recallAtK(retrieval.hits.map(chunkKey), exact.map(chunkKey), topK));
@@ -136,5 +139,6 @@ function assess(question: EvalSet['questions'][number], retrieval: QuestionRetri
     signals: decision.signals,
     topSources: hits.slice(0, 3).map(chunkKey),
     followUp: question.previous_question !== undefined,
+    usedPreviousQuestion: retrieval.usedPreviousQuestion,
   };
 }
