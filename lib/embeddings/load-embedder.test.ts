@@ -1,4 +1,5 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { AutoTokenizer } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,6 +91,24 @@ describe.skipIf(!fixturePresent)(`loadEmbedder with the fixture model (skipped: 
     const [longA, longB, justPrefix] = await embedder.embed([prefix + endingA, prefix + endingB, prefix]);
     expect(cosine(longA!, justPrefix!)).toBeCloseTo(1, 5);
     expect(cosine(longB!, justPrefix!)).toBeCloseTo(1, 5);
+  });
+
+  it('loads a hub id from the models folder with HF_HUB_OFFLINE, never reaching the hub', async () => {
+    const modelsDir = mkdtempSync(path.join(os.tmpdir(), 'local-rag-models-'));
+    try {
+      cpSync(fixtureFolder, path.join(modelsDir, 'example-owner', 'static-384d'), { recursive: true });
+      const offline = await loadEmbedder(settings({ model: 'example-owner/static-384d', offline: true, modelsDir }));
+      try {
+        expect(offline.modelId).toBe('example-owner/static-384d');
+        const [fromHubLayout] = await offline.embed(['A cat sat on the mat.']);
+        const [fromFolder] = await embedder.embed(['A cat sat on the mat.']);
+        expect(cosine(fromHubLayout!, fromFolder!)).toBeCloseTo(1, 6);
+      } finally {
+        await offline.close();
+      }
+    } finally {
+      rmSync(modelsDir, { recursive: true, force: true });
+    }
   });
 
   it('fails at load when the configured dimensions differ, naming both numbers', async () => {

@@ -1,4 +1,4 @@
-import { pipeline, type FeatureExtractionPipeline } from '@huggingface/transformers';
+import { env, pipeline, type FeatureExtractionPipeline } from '@huggingface/transformers';
 import type { Config } from '../config.ts';
 import type { Embedder, EmbeddingInput } from '../knowledge/types.ts';
 import { createSentenceEncoder } from './sentence-encoder.ts';
@@ -47,6 +47,12 @@ export async function loadEmbedder(settings: Config['embedding'], options: LoadE
     // Without this ONNX Runtime sizes its pool to the host's cores, not the container's share.
     session_options: settings.threads > 0 ? { intraOpNumThreads: settings.threads } : {},
   };
+  // transformers.js 4.3.2's pipeline() first lists the model's files with its global settings
+  // only (it does not pass cache_dir or local_files_only on): a hub model's config.json is then
+  // looked for in transformers.js' own cache and fetched from the hub, so an offline start
+  // failed although the models folder held every file. Point the global settings the same way.
+  if (location.modelsDir) env.cacheDir = location.modelsDir;
+  env.allowRemoteModels = remote;
   let extractor: FeatureExtractionPipeline;
   try {
     extractor = await pipeline('feature-extraction', location.loadId, pipelineOptions);
