@@ -4,7 +4,12 @@ import type { Config, FunctionName } from '../lib/config.ts';
 import { AppError } from '../lib/errors.ts';
 import { createApiDocsRoutes } from '../lib/http/api-docs.ts';
 import { createChatPageRoutes } from '../lib/http/chat-page.ts';
+import { type ClientAddress, clientIdentity } from '../lib/http/client-identity.ts';
 import { renderError } from '../lib/http/error-response.ts';
+import { hostGuard } from '../lib/http/host-guard.ts';
+import { createRateLimiter } from '../lib/http/rate-limit.ts';
+import { requestLog } from '../lib/http/request-log.ts';
+import { securityHeaders } from '../lib/http/security-headers.ts';
 import { searchSimilarChunks, type KnowledgeDependencies } from '../lib/knowledge/knowledge-base.ts';
 import type { SufficiencyThresholds } from '../lib/knowledge/sufficiency.ts';
 import type { ChatModel } from '../lib/llm/types.ts';
@@ -29,6 +34,8 @@ export interface AppDependencies {
   readiness(): Promise<ReadinessReport>;
   /** Needed when serving ws-chat. */
   chat?: { chatModel: ChatModel; thresholds: SufficiencyThresholds; upgradeWebSocket: UpgradeWebSocket };
+  /** The peer's address from the runtime's connection info (per-client rate limits). */
+  clientAddress?: ClientAddress;
   log?: Log;
 }
 
@@ -58,7 +65,10 @@ const DOCUMENT_CONFIG = {
 export function createApp(dependencies: AppDependencies, options: { only?: FunctionName[] } = {}): OpenAPIHono {
   const only = new Set(options.only ?? dependencies.config.functions);
   const app = new OpenAPIHono();
-  const log = dependencies.log;
+  const { config, log } = dependencies;
+  // First the log (so every answer, refusals included, gets its line and request id), then the
+  // headers every response carries, then the Host check.
+  app.use('*', requestLog({ log }), securityHeaders(), hostGuard({ allowedHosts: config.allowedHosts }));
   app.onError((error, context) => renderError(error, context, (message, cause) => log?.('error', message, { error: describe(cause) })));
   app.notFound((context) => renderError(new AppError(404, 'not_found', `no route for ${context.req.method} ${context.req.path}`), context));
 
@@ -69,11 +79,25 @@ export function createApp(dependencies: AppDependencies, options: { only?: Funct
     throw new AppError(503, 'not_ready', report.reason ?? 'not ready', { details: report.checks, headers: { 'Retry-After': '2' } });
   });
 
+  const clientId = clientIdentity({ keysRequired: config.apiKey !== undefined, clientAddress: dependencies.clientAddress, trustProxyHeaders: config.trustProxyHeaders });
   if (only.has('add-document')) {
-    app.route('/', createAddDocumentApp({ knowledge: dependencies.knowledge, apiKey: dependencies.config.apiKey, maxDocumentBytes: dependencies.config.maxDocumentBytes }));
+    app.route(
+      '/',
+      createAddDocumentApp({ knowledge: dependencies.knowledge, keys: config, maxDocumentBytes: config.maxDocumentBytes, rateLimit: { limiter: createRateLimiter(config.rateLimit), clientId } }),
+    );
   }
   if (only.has('search')) {
-    app.route('/', createSearchApp({ knowledge: dependencies.knowledge, defaultTopK: dependencies.config.retrieval.topK, hybrid: dependencies.config.retrieval.hybrid }));
+    app.route(
+      '/',
+      createSearchApp({
+        knowledge: dependencies.knowledge,
+        defaultTopK: config.retrieval.topK,
+        hybrid: config.retrieval.hybrid,
+        keys: config,
+        maxRequestBytes: config.maxRequestBytes,
+        rateLimit: { limiter: createRateLimiter(config.rateLimit), clientId },
+      }),
+    );
   }
   if (only.has('ws-chat')) {
     if (!dependencies.chat) throw new Error('ws-chat needs chat dependencies (chat model, WebSocket upgrade)');
@@ -85,16 +109,36 @@ export function createApp(dependencies: AppDependencies, options: { only?: Funct
         chatModel: dependencies.chat.chatModel,
         thresholds: dependencies.chat.thresholds,
         upgradeWebSocket: dependencies.chat.upgradeWebSocket,
+        clientAddress: dependencies.clientAddress,
         log,
       }),
     );
   }
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'Needed on write endpoints when API_KEY is set' });
+  registerSecuritySchemes(app);
   app.doc31('/openapi.json', DOCUMENT_CONFIG);
   app.route('/', createApiDocsRoutes());
   app.route('/', createChatPageRoutes());
   return app;
+}
+
+/**
+ * How a key is presented. When API_KEY is set every /api/v1 route and /ws/llm need one; the
+ * read routes (search, document list, chat) accept READ_API_KEY too.
+ */
+function registerSecuritySchemes(app: OpenAPIHono) {
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'API_KEY (every route), or READ_API_KEY (search, document list, chat). Only enforced when API_KEY is set.',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'websocketSubprotocol', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'Sec-WebSocket-Protocol',
+    description:
+      'For browsers on /ws/llm (they cannot set Authorization on a WebSocket): offer the subprotocols `local-rag.v1, local-rag.bearer.<base64url(key)>`; the server answers `local-rag.v1`. Keeps the key out of URLs and access logs.',
+  });
 }
 
 /** The OpenAPI 3.1 document of every function, built without a server. */

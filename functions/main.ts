@@ -6,7 +6,16 @@ import { startService, type RuntimeAdapter } from './start-service.ts';
  * The process entry shared by the Node and Deno runtimes: validate the environment, start,
  * stop cleanly on SIGINT/SIGTERM, and exit with a clear message when start-up cannot succeed.
  */
-export async function main(environment: Environment, createRuntime: (maxFrameBytes: number, port: number, host: string) => RuntimeAdapter, exit: (code: number) => never): Promise<void> {
+/** What a runtime adapter needs from the configuration to listen. */
+export interface ListenSettings {
+  port: number;
+  host: string;
+  maxFrameBytes: number;
+  /** WS_PING_INTERVAL_MS: how often sockets are pinged (0 = never). */
+  pingIntervalMs: number;
+}
+
+export async function main(environment: Environment, createRuntime: (settings: ListenSettings) => RuntimeAdapter, exit: (code: number) => never): Promise<void> {
   let config;
   try {
     config = loadConfig(environment);
@@ -18,7 +27,7 @@ export async function main(environment: Environment, createRuntime: (maxFrameByt
     throw error;
   }
   const log = createLog(config.logLevel);
-  const service = await startService(config, createRuntime(config.chat.maxFrameBytes, config.port, config.host), log);
+  const service = await startService(config, createRuntime({ port: config.port, host: config.host, maxFrameBytes: config.chat.maxFrameBytes, pingIntervalMs: config.chat.pingIntervalMs }), log);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

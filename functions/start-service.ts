@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import type { UpgradeWebSocket } from 'hono/ws';
 import type { Config } from '../lib/config.ts';
+import type { ClientAddress } from '../lib/http/client-identity.ts';
 import { openDatabase, type Database } from '../lib/db/connect.ts';
 import { DataDirectoryLockedError } from '../lib/db/embedded.ts';
 import { pendingMigrations, runMigrations } from '../lib/db/migrate.ts';
@@ -17,6 +18,8 @@ import { thresholdsForModel } from '../lib/knowledge/sufficiency.ts';
 
 export interface RuntimeAdapter {
   upgradeWebSocket: UpgradeWebSocket;
+  /** The peer's address of a request (the runtime's connection info). */
+  clientAddress?: ClientAddress;
   listen(app: Hono<any, any, any>): Promise<{ port: number; close(): Promise<void> }>;
 }
 
@@ -65,6 +68,7 @@ export async function startService(config: Config, runtime: RuntimeAdapter, log:
     knowledge: () => state.get(),
     readiness,
     chat: chatModel ? { chatModel, thresholds: thresholdsForModel(config.embedding.model, { minBestScore: config.retrieval.minScore }), upgradeWebSocket: runtime.upgradeWebSocket } : undefined,
+    clientAddress: runtime.clientAddress,
     log,
   });
   const server = await runtime.listen(app);

@@ -36,10 +36,28 @@ const functionList = z
     return [...new Set(names)] as FunctionName[];
   });
 
-const origins = z
+const commaList = z
   .string()
   .optional()
-  .transform((value) => (value ?? '').split(',').map((origin) => origin.trim()).filter(Boolean));
+  .transform((value) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean));
+
+/** Host names a browser can only reach on this machine: a DNS-rebinding page cannot use them. */
+const LOOPBACK_HOST_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+const LOOPBACK_LISTEN_ADDRESS = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
+
+/**
+ * The Host names accepted when ALLOWED_HOSTS is unset: a loopback listener (the laptop case)
+ * accepts only loopback names and its own address; any other listener (a container behind a
+ * gateway, which sets ALLOWED_HOSTS in the compose files) accepts every Host.
+ */
+function defaultAllowedHosts(listenHost: string): string[] {
+  if (!LOOPBACK_LISTEN_ADDRESS.test(listenHost)) return ['*'];
+  const own = listenHost.includes(':') && !listenHost.startsWith('[') ? `[${listenHost}]` : listenHost;
+  return [...new Set([...LOOPBACK_HOST_NAMES, own.toLowerCase()])];
+}
+
+const KIBIBYTE = 1024;
+const MINUTE_MS = 60_000;
 
 /** Every environment variable the service reads, with its default. */
 const environmentSchema = z.object({
@@ -71,7 +89,13 @@ const environmentSchema = z.object({
   RAG_HYBRID_CANDIDATES: integer(DEFAULT_HYBRID_SETTINGS.candidates, 1, 1000),
   RAG_HNSW_EF_SEARCH: integer(DEFAULT_HNSW_EF_SEARCH, 10, 1000),
   API_KEY: optionalString,
+  READ_API_KEY: optionalString,
+  ALLOWED_HOSTS: commaList,
+  TRUST_PROXY_HEADERS: booleanFlag(false),
   MAX_DOCUMENT_BYTES: integer(1024 * 1024, 1),
+  MAX_REQUEST_BYTES: integer(64 * KIBIBYTE, KIBIBYTE, 64 * 1024 * KIBIBYTE),
+  RATE_LIMIT_REQUESTS: integer(600, 0),
+  RATE_LIMIT_WINDOW_MS: integer(MINUTE_MS, 1000, 24 * 60 * MINUTE_MS),
 
   LLM_BASE_URL: z.string().url().default('http://127.0.0.1:8081/v1'),
   LLM_API_KEY: optionalString,
@@ -82,8 +106,11 @@ const environmentSchema = z.object({
   LLM_CONTEXT_TOKENS: integer(4096, 256, 1_000_000),
   LLM_TIMEOUT_MS: integer(60_000, 100),
   LLM_READY_WAIT_MS: integer(30_000, 0),
-  ALLOWED_ORIGINS: origins,
+  ALLOWED_ORIGINS: commaList,
   WS_MAX_FRAME_BYTES: integer(16 * 1024, 256, 1024 * 1024),
+  WS_MAX_CONNECTIONS: integer(256, 1, 1_000_000),
+  WS_IDLE_TIMEOUT_MS: integer(10 * MINUTE_MS, 0),
+  WS_PING_INTERVAL_MS: integer(30_000, 0),
   CHAT_HISTORY_MESSAGES: integer(6, 0, 100),
 });
 
@@ -115,8 +142,19 @@ export interface Config {
     /** pgvector `hnsw.ef_search` of every connection: HNSW candidates per search (recall against speed). */
     efSearch: number;
   };
+  /** Needed on every /api/v1 route and /ws/llm when set (write routes accept only this one). */
   apiKey?: string;
+  /** Also accepted on the read routes (search, document list, chat); needs `apiKey`. */
+  readApiKey?: string;
+  /** Host header names (port ignored) the service answers; `*` = any. */
+  allowedHosts: string[];
+  /** Take the client address from X-Forwarded-For (only behind a gateway that sets it). */
+  trustProxyHeaders: boolean;
   maxDocumentBytes: number;
+  /** Body limit of every JSON route except add-document (which has MAX_DOCUMENT_BYTES). */
+  maxRequestBytes: number;
+  /** Per client and function: `requests` per `windowMs`; 0 requests = no limit. */
+  rateLimit: { requests: number; windowMs: number };
   llm: {
     baseURL: string;
     apiKey?: string;
@@ -127,7 +165,18 @@ export interface Config {
     timeoutMs: number;
     readyWaitMs: number;
   };
-  chat: { allowedOrigins: string[]; maxFrameBytes: number; historyMessages: number };
+  chat: {
+    /** Browser origins allowed on /ws/llm besides the page's own; `*` = any. */
+    allowedOrigins: string[];
+    maxFrameBytes: number;
+    historyMessages: number;
+    /** Open sockets at most; the next upgrade gets 503. */
+    maxConnections: number;
+    /** A socket with no frame either way for this long is closed; 0 = never. */
+    idleTimeoutMs: number;
+    /** Ping every socket this often and drop the ones that missed the last pong; 0 = never. */
+    pingIntervalMs: number;
+  };
 }
 
 /** Raised when the environment holds bad values; the message names every bad variable. */
@@ -156,6 +205,12 @@ export function loadConfig(environment: Environment): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, variables);
   }
   const value = parsed.data;
+  if (value.READ_API_KEY !== undefined && value.API_KEY === undefined) {
+    throw new ConfigError('invalid configuration: READ_API_KEY: needs API_KEY too (otherwise writes would be open while reads need a key)', ['READ_API_KEY']);
+  }
+  if (value.READ_API_KEY !== undefined && value.READ_API_KEY === value.API_KEY) {
+    throw new ConfigError('invalid configuration: READ_API_KEY: must differ from API_KEY', ['READ_API_KEY']);
+  }
   return {
     port: value.PORT,
     host: value.HOST,
@@ -179,7 +234,12 @@ export function loadConfig(environment: Environment): Config {
       efSearch: value.RAG_HNSW_EF_SEARCH,
     },
     apiKey: value.API_KEY,
+    readApiKey: value.READ_API_KEY,
+    allowedHosts: value.ALLOWED_HOSTS.length > 0 ? value.ALLOWED_HOSTS.map((host) => host.toLowerCase()) : defaultAllowedHosts(value.HOST),
+    trustProxyHeaders: value.TRUST_PROXY_HEADERS,
     maxDocumentBytes: value.MAX_DOCUMENT_BYTES,
+    maxRequestBytes: value.MAX_REQUEST_BYTES,
+    rateLimit: { requests: value.RATE_LIMIT_REQUESTS, windowMs: value.RATE_LIMIT_WINDOW_MS },
     llm: {
       baseURL: value.LLM_BASE_URL,
       apiKey: value.LLM_API_KEY,
@@ -190,7 +250,14 @@ export function loadConfig(environment: Environment): Config {
       timeoutMs: value.LLM_TIMEOUT_MS,
       readyWaitMs: value.LLM_READY_WAIT_MS,
     },
-    chat: { allowedOrigins: value.ALLOWED_ORIGINS, maxFrameBytes: value.WS_MAX_FRAME_BYTES, historyMessages: value.CHAT_HISTORY_MESSAGES },
+    chat: {
+      allowedOrigins: value.ALLOWED_ORIGINS,
+      maxFrameBytes: value.WS_MAX_FRAME_BYTES,
+      historyMessages: value.CHAT_HISTORY_MESSAGES,
+      maxConnections: value.WS_MAX_CONNECTIONS,
+      idleTimeoutMs: value.WS_IDLE_TIMEOUT_MS,
+      pingIntervalMs: value.WS_PING_INTERVAL_MS,
+    },
   };
 }
 

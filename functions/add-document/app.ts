@@ -1,6 +1,9 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { AppError } from '../../lib/errors.ts';
-import { limitBody, requireApiKey, requireJson } from '../../lib/http/guards.ts';
+import { type AccessKeys, requireKey } from '../../lib/http/access-keys.ts';
+import { limitBody, requireJson } from '../../lib/http/guards.ts';
+import { rateLimit, type RateLimiter } from '../../lib/http/rate-limit.ts';
 import { addDocumentToKnowledgeBase, type KnowledgeDependencies } from '../../lib/knowledge/knowledge-base.ts';
 import type { KnowledgeStore } from '../../lib/knowledge/types.ts';
 import { openApiApp } from '../../lib/http/openapi-app.ts';
@@ -9,19 +12,23 @@ import { addDocumentRoute, deleteDocumentRoute } from './route.ts';
 export interface AddDocumentAppDependencies {
   /** Resolves the store and embedder; throws a 503 AppError until the service is ready. */
   knowledge(): KnowledgeDependencies;
-  apiKey?: string;
+  keys: AccessKeys;
   maxDocumentBytes: number;
+  /** Per-client limit on add-document (deletes are not limited: they cost one statement). */
+  rateLimit: { limiter: RateLimiter; clientId: (context: Context) => Promise<string> };
 }
 
 // JSON escaping can grow text up to 6x (\uXXXX); past this the body cannot hold a valid document.
+const JSON_ESCAPE_GROWTH = 6;
 const ENVELOPE_BYTES = 64 * 1024;
 
 /** `POST /api/v1/knowledge/add-document` and `DELETE /api/v1/knowledge/documents/{source}`. */
 export function createAddDocumentApp(dependencies: AddDocumentAppDependencies): OpenAPIHono {
   const app = openApiApp();
   const tooLarge = `content is larger than MAX_DOCUMENT_BYTES (${dependencies.maxDocumentBytes} bytes)`;
-  app.use(addDocumentRoute.getRoutingPath(), requireApiKey(dependencies.apiKey), requireJson(), limitBody(dependencies.maxDocumentBytes * 6 + ENVELOPE_BYTES, tooLarge));
-  app.use(deleteDocumentRoute.getRoutingPath(), requireApiKey(dependencies.apiKey));
+  const writer = requireKey({ keys: dependencies.keys, access: 'write' });
+  app.use(addDocumentRoute.getRoutingPath(), writer, rateLimit(dependencies.rateLimit), requireJson(), limitBody({ maxBytes: dependencies.maxDocumentBytes * JSON_ESCAPE_GROWTH + ENVELOPE_BYTES, message: tooLarge }));
+  app.use(deleteDocumentRoute.getRoutingPath(), writer);
 
   app.openapi(addDocumentRoute, async (context) => {
     const body = context.req.valid('json');

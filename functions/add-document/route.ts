@@ -35,7 +35,7 @@ export const addDocumentRoute = createRoute({
   responses: {
     201: { description: 'Stored as a new document', content: { 'application/json': { schema: AddDocumentResponseSchema } } },
     200: { description: 'Replaced, or unchanged (same content)', content: { 'application/json': { schema: AddDocumentResponseSchema } } },
-    ...errorResponses(400, 401, 413, 415, 503),
+    ...errorResponses(400, 401, 403, 413, 415, 421, 429, 503),
   },
 });
 
@@ -50,6 +50,6 @@ export const deleteDocumentRoute = createRoute({
   request: { params: z.object({ source: z.string().min(1).openapi({ param: { name: 'source', in: 'path' }, example: 'docs%2Fguide.md' }) }) },
   responses: {
     204: { description: 'Deleted' },
-    ...errorResponses(401, 404, 503),
+    ...errorResponses(401, 403, 404, 421, 503),
   },
 });

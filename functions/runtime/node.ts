@@ -1,11 +1,23 @@
 import type { AddressInfo } from 'node:net';
 import { serve, upgradeWebSocket } from '@hono/node-server';
-import type { Hono } from 'hono';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context, Hono } from 'hono';
 import type { UpgradeWebSocket } from 'hono/ws';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { selectSubprotocol } from '../../lib/http/websocket-subprotocol.ts';
 
 /** Node's WebSocket upgrade helper, for apps composed with `createApp`. */
 export const nodeUpgradeWebSocket = upgradeWebSocket as unknown as UpgradeWebSocket;
+
+/** The peer's TCP address on Node (the per-client rate limit's key when no key is required). */
+export function nodeClientAddress(context: Context): string | undefined {
+  try {
+    return getConnInfo(context).remote.address;
+  } catch {
+    // app.request() in tests: no socket.
+    return undefined;
+  }
+}
 
 export interface RunningServer {
   /** The port actually bound (useful with port 0). */
@@ -13,18 +25,51 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+export interface ListenNodeOptions {
+  port: number;
+  host: string;
+  maxFrameBytes: number;
+  /** Ping every socket this often; one that has not answered the previous ping is dropped. 0 = never. */
+  pingIntervalMs?: number;
+}
+
 /**
  * Serves a Hono app on Node with WebSocket support (`ws` in noServer mode, frames larger
- * than `maxFrameBytes` are refused by `ws` itself with close code 1009).
+ * than `maxFrameBytes` are refused by `ws` itself with close code 1009). Answers only the
+ * `local-rag.v1` subprotocol (never the entry that carries a key), and pings sockets so a
+ * peer that vanished without a close (a laptop lid, a dropped network) frees its slot.
  */
-export function listenNode(app: Hono<any, any, any>, options: { port: number; host: string; maxFrameBytes: number }): Promise<RunningServer> {
-  const websocketServer = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes });
+export function listenNode(app: Hono<any, any, any>, options: ListenNodeOptions): Promise<RunningServer> {
+  const websocketServer = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxFrameBytes,
+    handleProtocols: (protocols) => selectSubprotocol([...protocols].join(',')) ?? false,
+  });
+  const alive = new WeakSet<WebSocket>();
+  websocketServer.on('connection', (socket) => {
+    alive.add(socket);
+    socket.on('pong', () => alive.add(socket));
+  });
+  const pingTimer = options.pingIntervalMs
+    ? setInterval(() => {
+        for (const socket of websocketServer.clients) {
+          if (!alive.has(socket)) {
+            socket.terminate();
+            continue;
+          }
+          alive.delete(socket);
+          socket.ping();
+        }
+      }, options.pingIntervalMs)
+    : undefined;
+  pingTimer?.unref();
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port: options.port, hostname: options.host, websocket: { server: websocketServer } }, (info: AddressInfo) => {
       resolve({
         port: info.port,
         close: () =>
           new Promise<void>((done) => {
+            clearInterval(pingTimer);
             for (const client of websocketServer.clients) client.terminate();
             websocketServer.close();
             server.close(() => done());

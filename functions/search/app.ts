@@ -1,5 +1,8 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { requireJson } from '../../lib/http/guards.ts';
+import type { Context } from 'hono';
+import { type AccessKeys, requireKey } from '../../lib/http/access-keys.ts';
+import { limitBody, requireJson } from '../../lib/http/guards.ts';
+import { rateLimit, type RateLimiter } from '../../lib/http/rate-limit.ts';
 import { openApiApp } from '../../lib/http/openapi-app.ts';
 import { searchSimilarChunks, type KnowledgeDependencies } from '../../lib/knowledge/knowledge-base.ts';
 import type { HybridSettings } from '../../lib/knowledge/types.ts';
@@ -11,12 +14,20 @@ export interface SearchAppDependencies {
   defaultTopK: number;
   /** Fusion settings of hybrid mode (RAG_HYBRID_*); the store's defaults when absent. */
   hybrid?: Partial<HybridSettings>;
+  keys: AccessKeys;
+  /** Largest search body (MAX_REQUEST_BYTES). */
+  maxRequestBytes: number;
+  /** Per-client limit on search. */
+  rateLimit: { limiter: RateLimiter; clientId: (context: Context) => Promise<string> };
 }
 
 /** `POST /api/v1/knowledge/search` and `GET /api/v1/knowledge/documents`. */
 export function createSearchApp(dependencies: SearchAppDependencies): OpenAPIHono {
   const app = openApiApp();
-  app.use(searchRoute.getRoutingPath(), requireJson());
+  const reader = requireKey({ keys: dependencies.keys, access: 'read' });
+  const tooLarge = `request body is larger than MAX_REQUEST_BYTES (${dependencies.maxRequestBytes} bytes)`;
+  app.use(searchRoute.getRoutingPath(), reader, rateLimit(dependencies.rateLimit), requireJson(), limitBody({ maxBytes: dependencies.maxRequestBytes, message: tooLarge }));
+  app.use(listDocumentsRoute.getRoutingPath(), reader);
 
   app.openapi(searchRoute, async (context) => {
     const body = context.req.valid('json');

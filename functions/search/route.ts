@@ -1,17 +1,26 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { errorResponses } from '../../lib/http/error-response.ts';
-import { MetadataSchema, nonBlankString } from '../../lib/http/text-schemas.ts';
+import { MetadataSchema, nonBlankString, storableString } from '../../lib/http/text-schemas.ts';
 
 export const MAX_TOP_K = 50;
+/** `sources` filter: at most this many items, each at most as long as a stored source may be. */
+export const MAX_SOURCE_FILTERS = 100;
+export const MAX_SOURCE_CHARACTERS = 1024;
+export const MAX_QUERY_CHARACTERS = 8192;
 
 export const SearchBodySchema = z
   .object({
     query: nonBlankString()
-      .refine((value) => value.length <= 8192, 'must be at most 8192 characters')
+      .refine((value) => value.length <= MAX_QUERY_CHARACTERS, `must be at most ${MAX_QUERY_CHARACTERS} characters`)
       .openapi({ example: 'What does local-rag answer from?' }),
     top_k: z.number().int().min(1).max(MAX_TOP_K).optional().openapi({ description: 'Results to return (default RAG_TOP_K)', example: 3 }),
     min_score: z.number().min(-1).max(1).optional().openapi({ description: 'Drop results with a lower cosine similarity' }),
-    sources: z.array(z.string().min(1)).min(1).max(100).optional().openapi({ description: 'Only chunks of these sources' }),
+    sources: z
+      .array(storableString().min(1).max(MAX_SOURCE_CHARACTERS))
+      .min(1)
+      .max(MAX_SOURCE_FILTERS)
+      .optional()
+      .openapi({ description: `Only chunks of these sources (at most ${MAX_SOURCE_FILTERS}, each at most ${MAX_SOURCE_CHARACTERS} characters)` }),
     metadata: MetadataSchema.optional().openapi({ description: 'Only documents whose metadata contains this object' }),
     mode: z
       .enum(['vector', 'text', 'hybrid'])
@@ -49,13 +58,13 @@ export const searchRoute = createRoute({
   method: 'post',
   path: '/api/v1/knowledge/search',
   operationId: 'searchKnowledge',
-  security: [],
+  security: [{ bearer: [] }],
   tags: ['knowledge'],
   summary: 'Find the chunks that best match a query (hybrid by default)',
   request: { body: { required: true, content: { 'application/json': { schema: SearchBodySchema } } } },
   responses: {
     200: { description: 'Best first', content: { 'application/json': { schema: SearchResponseSchema } } },
-    ...errorResponses(400, 415, 503),
+    ...errorResponses(400, 401, 413, 415, 421, 429, 503),
   },
 });
 
@@ -75,11 +84,11 @@ export const listDocumentsRoute = createRoute({
   method: 'get',
   path: '/api/v1/knowledge/documents',
   operationId: 'listDocuments',
-  security: [],
+  security: [{ bearer: [] }],
   tags: ['knowledge'],
   summary: 'List the stored documents',
   responses: {
     200: { description: 'Sorted by source', content: { 'application/json': { schema: z.object({ documents: z.array(DocumentSchema) }).openapi('DocumentList') } } },
-    ...errorResponses(503),
+    ...errorResponses(401, 421, 503),
   },
 });

@@ -232,8 +232,18 @@ describe('GET /ws/llm before the upgrade', () => {
     expect(types(await socket.ask(relatedQuestion)).at(-1)).toBe('done');
   });
 
-  it('accepts any Origin when ALLOWED_ORIGINS is empty', async () => {
-    const { url } = await serve();
+  it('accepts only the page\'s own origin (and no Origin) when ALLOWED_ORIGINS is empty', async () => {
+    const { url, httpURL } = await serve();
+    await expect(connectChatSocket(url, { origin: 'https://anywhere.example' })).rejects.toThrow(/403/);
+    expect((await rawUpgrade(httpURL, 'http://localhost:1')).status).toBe(403);
+    const own = await connect(url, { origin: new URL(httpURL).origin });
+    expect(types(await own.ask(relatedQuestion)).at(-1)).toBe('done');
+    const noOrigin = await connect(url);
+    expect(types(await noOrigin.ask(relatedQuestion)).at(-1)).toBe('done');
+  });
+
+  it('accepts any Origin when ALLOWED_ORIGINS is *', async () => {
+    const { url } = await serve({ ALLOWED_ORIGINS: '*' });
     const socket = await connect(url, { origin: 'https://anywhere.example' });
     expect(types(await socket.ask(relatedQuestion)).at(-1)).toBe('done');
   });

@@ -1,5 +1,6 @@
 import type { Config } from '../../lib/config.ts';
 import { AppError } from '../../lib/errors.ts';
+import type { RateDecision } from '../../lib/http/rate-limit.ts';
 import type { Log } from '../../lib/log.ts';
 import { retrieveForQuestion } from '../../lib/knowledge/follow-up.ts';
 import type { SufficiencyThresholds } from '../../lib/knowledge/sufficiency.ts';
@@ -30,7 +31,14 @@ const LOADING_POLL_MS = 250;
  * The state of one WebSocket: at most one answer in flight, cancelled by a `cancel` frame or
  * by {@link close}. `send` must not throw when the socket is gone.
  */
-export function createChatSession(dependencies: ChatSessionDependencies, send: (frame: ServerFrame) => void) {
+export function createChatSession(
+  dependencies: ChatSessionDependencies,
+  send: (frame: ServerFrame) => void,
+  options: {
+    /** Takes one question from the client's rate limit; a refused one gets a `rate_limited` error frame. */
+    admitQuestion?: () => RateDecision;
+  } = {},
+) {
   const { config, chatModel, log } = dependencies;
   let inFlight: AbortController | undefined;
 
@@ -46,6 +54,11 @@ export function createChatSession(dependencies: ChatSessionDependencies, send: (
     }
     if (inFlight) {
       send({ type: 'error', code: 'busy', message: 'an answer is in flight on this socket; wait for its done frame or send cancel' });
+      return;
+    }
+    const admission = options.admitQuestion?.() ?? { allowed: true };
+    if (!admission.allowed) {
+      send({ type: 'error', code: 'rate_limited', message: `too many questions; retry in ${admission.retryAfterSeconds} s` });
       return;
     }
     const controller = new AbortController();

@@ -14,6 +14,14 @@ const PAGE = `<!doctype html>
 <title>local-rag API</title><link rel="stylesheet" href="docs/swagger-ui.css"></head>
 <body><div id="docs"></div><script src="docs/swagger-ui-bundle.js"></script>
 <script src="docs/init.js"></script></body></html>`;
+/**
+ * Swagger UI from our own origin only: its script and init file (no inline script), its
+ * stylesheet plus the inline styles React sets, its SVG icons as data: URLs, and fetches of
+ * openapi.json and "Try it out" requests to this service. Never framed.
+ */
+export const DOCS_CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 const INIT = `window.ui = SwaggerUIBundle({ url: new URL('openapi.json', location.href).href, dom_id: '#docs', deepLinking: true });`;
 
 /**
@@ -23,7 +31,7 @@ const INIT = `window.ui = SwaggerUIBundle({ url: new URL('openapi.json', locatio
 export function createApiDocsRoutes(): Hono {
   const app = new Hono();
   let assetsDirectory: string | undefined;
-  app.get('/docs', (context) => context.html(PAGE));
+  app.get('/docs', (context) => context.html(PAGE, 200, { 'Content-Security-Policy': DOCS_CONTENT_SECURITY_POLICY }));
   app.get('/docs/init.js', (context) => context.body(INIT, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));
   app.get('/docs/:asset', async (context) => {
     const asset = context.req.param('asset');

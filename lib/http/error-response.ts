@@ -21,10 +21,13 @@ export type ErrorResponse = z.infer<typeof ErrorResponseSchema>;
 export function errorResponses<const Status extends number>(...statuses: Status[]) {
   const descriptions: Record<number, string> = {
     400: 'Invalid request (the body names the failing field)',
-    401: 'Missing or wrong API key',
+    401: 'Missing or wrong key (when API_KEY is set)',
+    403: 'The key may only read (READ_API_KEY)',
     404: 'Not found',
-    413: 'Document larger than MAX_DOCUMENT_BYTES',
+    413: 'Body larger than its limit (MAX_DOCUMENT_BYTES for documents, MAX_REQUEST_BYTES otherwise)',
     415: 'Body is not JSON',
+    421: 'The Host header is not in ALLOWED_HOSTS',
+    429: 'Too many requests from this client; retry after the Retry-After header',
     503: 'Database or model unavailable; retry after the Retry-After header',
   };
   return Object.fromEntries(

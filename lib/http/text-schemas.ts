@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { jsonDepth, MAX_JSON_DEPTH } from '../json-depth.ts';
 
 /**
  * A string PostgreSQL can store unchanged: no NUL (text columns reject `\0`) and no lone
@@ -16,9 +17,22 @@ export function nonBlankString() {
   return storableString().refine((value) => value.trim().length > 0, 'must not be empty or whitespace only');
 }
 
-/** Free-form JSON object metadata, stored as jsonb. */
+/** Largest metadata object, as JSON text. */
+export const MAX_METADATA_CHARACTERS = 16 * 1024;
+
+/**
+ * Free-form JSON object metadata, stored as jsonb. The depth is checked first, without
+ * recursion: JSON.stringify of a value thousands of levels deep overflows the stack.
+ */
 export const MetadataSchema = z
   .record(z.string(), z.unknown())
-  .refine((value) => !JSON.stringify(value).includes('\\u0000'), 'must not contain NUL characters')
-  .refine((value) => JSON.stringify(value).length <= 16_384, 'must be at most 16 KiB as JSON')
+  .superRefine((value, context) => {
+    if (jsonDepth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      context.addIssue({ code: 'custom', message: `must nest at most ${MAX_JSON_DEPTH} levels deep` });
+      return;
+    }
+    const json = JSON.stringify(value);
+    if (json.includes('\\u0000')) context.addIssue({ code: 'custom', message: 'must not contain NUL characters' });
+    if (json.length > MAX_METADATA_CHARACTERS) context.addIssue({ code: 'custom', message: 'must be at most 16 KiB as JSON' });
+  })
   .openapi({ example: { lang: 'en', tags: ['guide'] } });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { chunkText, type TextChunk } from '../chunking/chunk-text.ts';
 import { AppError } from '../errors.ts';
+import { jsonDepth, MAX_JSON_DEPTH } from '../json-depth.ts';
 import type { Embedder, EmbeddingInput, JsonObject, KnowledgeStore, SearchHit, SearchOptions, StoredDocument } from './types.ts';
 
 /** What the knowledge-base operations need; handed in, never imported. */
@@ -24,6 +25,8 @@ export interface AddDocumentResult {
 
 /** SHA-256 of the content and metadata: same input again means nothing to do. */
 export function documentFingerprint(content: string, metadata: JsonObject): string {
+  // stableJson recurses: a value nested past the limit would overflow the stack (a 500).
+  if (jsonDepth(metadata, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw new AppError(400, 'invalid_request', `metadata: must nest at most ${MAX_JSON_DEPTH} levels deep`);
   return createHash('sha256').update(content).update('\u0000').update(stableJson(metadata)).digest('hex');
 }
 
