@@ -21,8 +21,8 @@ export interface ChatSocketClient {
   close(): Promise<void>;
 }
 
-export async function connectChatSocket(url: string, options: { origin?: string; headers?: Record<string, string> } = {}): Promise<ChatSocketClient> {
-  const socket = new WebSocket(url, { headers: { ...options.headers, ...(options.origin ? { Origin: options.origin } : {}) } });
+export async function connectChatSocket(url: string, options: { origin?: string; headers?: Record<string, string>; protocols?: string[] } = {}): Promise<ChatSocketClient> {
+  const socket = new WebSocket(url, options.protocols ?? [], { headers: { ...options.headers, ...(options.origin ? { Origin: options.origin } : {}) } });
   const frames: TimedFrame[] = [];
   const listeners = new Set<() => void>();
   socket.on('message', (data, isBinary) => {
