@@ -76,7 +76,12 @@ export type ServerFrame = z.infer<typeof serverFrameSchema>;
 
 /** The protocol in prose, for the OpenAPI description and the README. */
 export const WS_CHAT_PROTOCOL = `WebSocket chat grounded in the knowledge base. Upgrade with \`GET /ws/llm\` (\`Upgrade: websocket\`);
-a plain GET gets 426, a browser \`Origin\` outside \`ALLOWED_ORIGINS\` gets 403. All frames are JSON text.
+a plain GET gets 426, a browser page of another origin (not in \`ALLOWED_ORIGINS\`) gets 403, a \`Host\` outside
+\`ALLOWED_HOSTS\` 421, the upgrade past \`WS_MAX_CONNECTIONS\` 503 and past the client's rate limit 429. When \`API_KEY\` is
+set the upgrade needs a key (API_KEY or READ_API_KEY, else 401): \`Authorization: Bearer <key>\`, or — from a browser, which
+cannot set headers on a WebSocket — the subprotocols \`local-rag.v1, local-rag.bearer.<base64url(key)>\` (the server answers
+\`local-rag.v1\`; the key stays out of URLs and logs). A socket idle for \`WS_IDLE_TIMEOUT_MS\` is closed (1000 \`idle timeout\`)
+and one that stops answering pings is dropped. All frames are JSON text.
 
 **Client → server**
 - \`{"type":"chat","message":"…","history":[{"role":"user"|"assistant","content":"…"}]?,"top_k":1-${MAX_CLIENT_TOP_K}?}\` asks a question.
@@ -96,5 +101,6 @@ a plain GET gets 426, a browser \`Origin\` outside \`ALLOWED_ORIGINS\` gets 403.
 
 A frame the server cannot take gets \`{"type":"error"}\` with code \`bad_request\` (malformed JSON, unknown type,
 schema violation; the message names the field), \`frame_too_large\` (over \`WS_MAX_FRAME_BYTES\`) or \`busy\`
-(a \`chat\` while an answer is in flight: one at a time per socket). These carry no \`done\`, leave any answer in
+(a \`chat\` while an answer is in flight: one at a time per socket) or \`rate_limited\` (a question past the client's
+rate limit; retry later). These carry no \`done\`, leave any answer in
 flight running, and the socket stays open.`;

@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { renderError } from './error-response.ts';
-import { keyGrants, presentedKey, requireKey, secretsEqual } from './access-keys.ts';
+import { type AccessKeys, keyGrants, presentedKey, requireKey, secretsEqual } from './access-keys.ts';
 import { CHAT_SUBPROTOCOL, keySubprotocol, selectSubprotocol } from './websocket-subprotocol.ts';
 
 const keys = { apiKey: 'write-secret', readApiKey: 'read-secret' };
 
-function guarded(access: 'read' | 'write', configured = keys) {
+function guarded(access: 'read' | 'write', configured: AccessKeys = keys) {
   const app = new Hono();
   app.onError((error, context) => renderError(error, context));
   app.get('/', requireKey({ keys: configured, access }), (context) => context.text('ok'));

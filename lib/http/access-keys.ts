@@ -59,7 +59,7 @@ export function requireKey(options: { keys: AccessKeys; access: Access }): Middl
 
 async function checkKey(context: Context, keys: AccessKeys, access: Access): Promise<void> {
   const key = presentedKey(context.req.raw);
-  const challenge = { headers: { 'WWW-Authenticate': 'Bearer realm="local-rag"' } };
+  const challenge = { headers: { 'WWW-Authenticate': 'Bearer' } };
   if (key === undefined) throw new AppError(401, 'unauthorized', 'this endpoint needs a key: Authorization: Bearer <key>', challenge);
   if (await keyGrants(keys, key, access)) return;
   if (access === 'write' && (await keyGrants(keys, key, 'read'))) throw new AppError(403, 'forbidden', 'this key may only read (READ_API_KEY); writing needs API_KEY');

@@ -12,7 +12,7 @@ type Result = z.infer<typeof SearchResultSchema>;
 
 const auth = { authorization: 'Bearer hybrid-key' };
 const add = (body: unknown) => harness.app.request('/api/v1/knowledge/add-document', jsonRequest('POST', body, auth));
-const search = (body: unknown) => harness.app.request('/api/v1/knowledge/search', jsonRequest('POST', body));
+const search = (body: unknown) => harness.app.request('/api/v1/knowledge/search', jsonRequest('POST', body, auth));
 const results = async (body: unknown) => {
   const response = await search(body);
   expect(response.status).toBe(200);

@@ -16,7 +16,7 @@ afterAll(async () => harness?.close());
 
 const auth = { authorization: 'Bearer secret-key' };
 const add = (body: unknown, headers: Record<string, string> = auth) => harness.app.request('/api/v1/knowledge/add-document', jsonRequest('POST', body, headers));
-const search = (body: unknown) => harness.app.request('/api/v1/knowledge/search', jsonRequest('POST', body));
+const search = (body: unknown) => harness.app.request('/api/v1/knowledge/search', jsonRequest('POST', body, auth));
 const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string; details?: { path: string }[] } }).error;
 
 async function expectStillServing() {
@@ -217,7 +217,7 @@ describe(`knowledge API on ${databaseLane()} PostgreSQL`, () => {
 
   describe('GET and DELETE /api/v1/knowledge/documents', () => {
     it('lists documents with their chunk counts', async () => {
-      const response = await harness.app.request('/api/v1/knowledge/documents');
+      const response = await harness.app.request('/api/v1/knowledge/documents', { headers: auth });
       const { documents } = (await response.json()) as { documents: { source: string; chunks: number }[] };
       expect(documents.find((document) => document.source === 'README')?.chunks).toBeGreaterThan(0);
     });

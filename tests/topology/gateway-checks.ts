@@ -39,15 +39,19 @@ function describeResult(result: HttpResult): string {
 
 interface Gateway {
   origin: string;
-  /** `Authorization: Bearer <API_KEY>` for the write endpoints, as the compose env sets API_KEY. */
+  /** `Authorization: Bearer <API_KEY>` on every route (search and chat included), as the compose env sets API_KEY. */
   apiKey?: string;
+}
+
+function authorization(gateway: Gateway): Record<string, string> {
+  return gateway.apiKey ? { Authorization: `Bearer ${gateway.apiKey}` } : {};
 }
 
 /** POST add-document; expects 201 `created` with at least one chunk. */
 export async function addDocument(gateway: Gateway, source: string, content: string): Promise<string> {
   const result = await requestJson(`${gateway.origin}/api/v1/knowledge/add-document`, {
     body: { source, content },
-    headers: gateway.apiKey ? { Authorization: `Bearer ${gateway.apiKey}` } : {},
+    headers: authorization(gateway),
   });
   const body = result.body as { status?: string; chunks?: number; source?: string } | undefined;
   expect(result.status === 201, `add-document ${source}: expected 201, got ${describeResult(result)}`);
@@ -57,7 +61,7 @@ export async function addDocument(gateway: Gateway, source: string, content: str
 
 /** POST search; expects 200 with a result from `source` whose content contains `phrase`. */
 export async function searchFinds(gateway: Gateway, query: string, source: string, phrase: string): Promise<string> {
-  const result = await requestJson(`${gateway.origin}/api/v1/knowledge/search`, { body: { query, top_k: 5 } });
+  const result = await requestJson(`${gateway.origin}/api/v1/knowledge/search`, { body: { query, top_k: 5 }, headers: authorization(gateway) });
   expect(result.status === 200, `search "${query}": expected 200, got ${describeResult(result)}`);
   const results = (result.body as { results?: { source: string; content: string; score: number }[] }).results ?? [];
   const hit = results.find((entry) => entry.source === source && entry.content.includes(phrase));
@@ -77,7 +81,7 @@ export async function expectUpstreamUnavailable(gateway: Gateway, path: string, 
 
 async function askOverGateway(gateway: Gateway, message: string): Promise<TimedFrame[]> {
   const url = `${gateway.origin.replace(/^http/, 'ws')}/ws/llm`;
-  const socket = await connectChatSocket(url);
+  const socket = await connectChatSocket(url, { headers: authorization(gateway) });
   try {
     return await socket.ask({ type: 'chat', message }, 60_000);
   } finally {

@@ -2,7 +2,7 @@ import { reconnectDelay } from './conversation.ts';
 import { parseServerFrame } from './protocol.ts';
 import type { CancelFrame, ChatFrame, ServerFrame } from './protocol.ts';
 
-export type ConnectionState = 'connecting' | 'open' | 'reconnecting';
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'key-needed';
 
 export interface ConnectionEvents {
   /** `retryInMs` is set while waiting to reconnect. */
@@ -10,6 +10,16 @@ export interface ConnectionEvents {
   onFrame(frame: ServerFrame): void;
   /** An open socket closed (server restart, proxy timeout, network change). */
   onDrop(): void;
+  /**
+   * A socket closed before it opened. Resolves true to retry with backoff as usual, false to
+   * wait (the page calls `connect` itself, e.g. once the user has given a key).
+   */
+  onRefused?(): Promise<boolean>;
+}
+
+export interface ConnectionOptions {
+  /** The subprotocols to offer, asked on every attempt (the key may have changed). */
+  protocols?: () => string[];
 }
 
 /**
@@ -19,13 +29,15 @@ export interface ConnectionEvents {
 export class ChatConnection {
   readonly #url: string;
   readonly #events: ConnectionEvents;
+  readonly #protocols: () => string[];
   #socket: WebSocket | undefined;
   #attempt = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(url: string, events: ConnectionEvents) {
+  constructor(url: string, events: ConnectionEvents, options: ConnectionOptions = {}) {
     this.#url = url;
     this.#events = events;
+    this.#protocols = options.protocols ?? (() => []);
   }
 
   get isOpen(): boolean {
@@ -35,7 +47,7 @@ export class ChatConnection {
   connect(): void {
     clearTimeout(this.#retryTimer);
     this.#events.onState(this.#attempt === 0 ? 'connecting' : 'reconnecting');
-    const socket = new WebSocket(this.#url);
+    const socket = new WebSocket(this.#url, this.#protocols());
     this.#socket = socket;
     let opened = false;
     socket.addEventListener('open', () => {
@@ -53,7 +65,10 @@ export class ChatConnection {
       if (this.#socket !== socket) return;
       this.#socket = undefined;
       if (opened) this.#events.onDrop();
-      this.#scheduleReconnect();
+      if (opened || !this.#events.onRefused) return this.#scheduleReconnect();
+      void this.#events.onRefused().then((retry) => {
+        if (retry && this.#socket === undefined) this.#scheduleReconnect();
+      });
     });
   }
 

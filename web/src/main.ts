@@ -1,3 +1,4 @@
+import { forgetKey, refusalReason, rememberKey, socketProtocols, storedKey } from './access-key.ts';
 import { ChatConnection } from './chat-connection.ts';
 import type { ConnectionState } from './chat-connection.ts';
 import { chatFrameWithin, Conversation, MAX_FRAME_BYTES } from './conversation.ts';
@@ -20,23 +21,59 @@ const input = required<HTMLTextAreaElement>('question');
 const sendButton = required<HTMLButtonElement>('send');
 const stopButton = required<HTMLButtonElement>('stop');
 const connectionLabel = required<HTMLElement>('connection');
+const keyForm = required<HTMLFormElement>('key-form');
+const keyInput = required<HTMLInputElement>('access-key');
+const keyError = required<HTMLElement>('key-error');
 
 const conversation = new Conversation();
 let current: TurnView | undefined;
 let stopTimer: ReturnType<typeof setTimeout> | undefined;
 
-const connection = new ChatConnection(webSocketUrl(import.meta.env.VITE_API_URL, window.location), {
-  onState: showConnectionState,
-  onFrame: handleFrame,
-  onDrop() {
-    if (current) endTurn('interrupted', 'Connection lost — the answer was interrupted.');
+const socketUrl = webSocketUrl(import.meta.env.VITE_API_URL, window.location);
+const connection = new ChatConnection(
+  socketUrl,
+  {
+    onState: showConnectionState,
+    onFrame: handleFrame,
+    onDrop() {
+      if (current) endTurn('interrupted', 'Connection lost — the answer was interrupted.');
+    },
+    async onRefused() {
+      const key = storedKey();
+      if ((await refusalReason(socketUrl, key)) !== 'key-needed') return true;
+      // A stored key that is refused is dropped, so the next page load asks again.
+      if (key !== undefined) forgetKey();
+      askForKey(key !== undefined);
+      return false;
+    },
   },
+  { protocols: () => socketProtocols(storedKey()) },
+);
+
+/** Shows the key form: the server demands a key (API_KEY / READ_API_KEY) the tab does not have. */
+function askForKey(previousRefused: boolean): void {
+  showConnectionState('key-needed');
+  keyForm.hidden = false;
+  keyError.hidden = !previousRefused;
+  keyInput.value = '';
+  keyInput.focus();
+}
+
+keyForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const key = keyInput.value.trim();
+  if (key === '') return;
+  rememberKey(key);
+  keyForm.hidden = true;
+  keyInput.value = '';
+  connection.connect();
 });
 
 function showConnectionState(state: ConnectionState, retryInMs?: number): void {
   connectionLabel.dataset.state = state;
   if (state === 'open') connectionLabel.textContent = 'Connected';
   else if (state === 'connecting') connectionLabel.textContent = 'Connecting…';
+  else if (state === 'key-needed') connectionLabel.textContent = 'Access key needed';
   else connectionLabel.textContent = retryInMs === undefined ? 'Reconnecting…' : `Reconnecting… (retry in ${Math.ceil(retryInMs / 1000)} s)`;
   updateControls();
 }
