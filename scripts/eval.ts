@@ -1,7 +1,9 @@
-// `npm run eval -- <set.json> [--calibrate] [--json] [--min-evidence-at-3 X] [--store embedded|memory]`
+// `npm run eval -- <set.json> [--calibrate] [--json] [--min-evidence-at-3 X] [--store embedded|memory] [--answers]`
 // Ingests an evaluation set into a throwaway embedded database (deleted afterwards), runs
 // every question in vector, text and hybrid mode and prints retrieval and refusal metrics.
 // Exits 1 when hybrid evidence@3 is below --min-evidence-at-3 (the CI gate).
+// --answers asks every question over /ws/llm of the LLM at LLM_BASE_URL instead and scores
+// the answers (scripts/eval-answers.ts).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,17 +17,19 @@ import { EvalSetError, loadEvalSet } from '../lib/evaluation/eval-set.ts';
 import { createCachingEmbedder, createExactReference } from '../lib/evaluation/exact-reference.ts';
 import { formatReport } from '../lib/evaluation/format-report.ts';
 import { runEvaluation } from '../lib/evaluation/run-eval.ts';
+import { formatAnswerReport, runAnswerEvaluation } from './eval-answers.ts';
 import { createMemoryStore } from '../lib/knowledge/memory-store.ts';
 import { thresholdsForModel } from '../lib/knowledge/sufficiency.ts';
 import type { KnowledgeStore } from '../lib/knowledge/types.ts';
 
-const usage = 'usage: npm run eval -- <set.json> [--calibrate] [--json] [--min-evidence-at-3 X] [--store embedded|memory]';
+const usage = 'usage: npm run eval -- <set.json> [--calibrate] [--json] [--min-evidence-at-3 X] [--store embedded|memory] [--answers]';
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
       calibrate: { type: 'boolean', default: false },
+      answers: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'min-evidence-at-3': { type: 'string' },
       store: { type: 'string', default: 'embedded' },
@@ -58,10 +62,16 @@ async function main(): Promise<number> {
       store = openKnowledgeStore(database);
     }
     const chunking = config.chunking;
+    const thresholds = thresholdsForModel(embedder.modelId, config.retrieval.minScore === undefined ? {} : { minBestScore: config.retrieval.minScore });
+    if (values.answers) {
+      const answers = await runAnswerEvaluation({ set, config, knowledge: { store, embedder, chunking }, thresholds, onProgress: log });
+      console.log(values.json ? JSON.stringify(answers, null, 2) : formatAnswerReport(answers));
+      return 0;
+    }
     const report = await runEvaluation({
       set,
       knowledge: { store, embedder, chunking },
-      thresholds: thresholdsForModel(embedder.modelId, config.retrieval.minScore === undefined ? {} : { minBestScore: config.retrieval.minScore }),
+      thresholds,
       decisionTopK: config.retrieval.topK,
       hybrid: config.retrieval.hybrid,
       // The memory store is itself an exact scan; only the database's HNSW needs checking.

@@ -17,8 +17,10 @@ cd "$(dirname "$0")/.."
 lanes="${TEST_LANES:-static unit models integration server chat deno browser eval topology}"
 fixture=../shared/fixtures/models/glove-static-384d
 if [ -z "${EMBEDDING_MODEL:-}" ] && [ -d "$fixture" ]; then export EMBEDDING_MODEL="$fixture"; fi
-# The hybrid-search evidence@3 measured on the reference set with the fixture model, minus a margin.
+# The hybrid-search evidence@3 measured on the reference set (bench/eval/README.md) minus two
+# questions' worth: with the fixture model 0.831, with the real all-MiniLM-L6-v2 0.807.
 EVAL_MIN_EVIDENCE_AT_3="${EVAL_MIN_EVIDENCE_AT_3:-0.8}"
+EVAL_REAL_MIN_EVIDENCE_AT_3="${EVAL_REAL_MIN_EVIDENCE_AT_3:-0.78}"
 
 results_dir=$(mktemp -d)
 started_pg=""
@@ -94,8 +96,21 @@ if has_lane browser; then
   run_step "chromium" bash scripts/browser.sh
   run_step "browser tests (chromium)" run_vitest --project browser
 fi
-has_lane eval && run_step "retrieval evaluation gate (hybrid evidence@3 >= $EVAL_MIN_EVIDENCE_AT_3)" \
-  npx tsx scripts/eval.ts bench/eval/sets/reference/reference.json --min-evidence-at-3 "$EVAL_MIN_EVIDENCE_AT_3"
+if has_lane eval; then
+  run_step "retrieval evaluation gate, $EMBEDDING_MODEL (hybrid evidence@3 >= $EVAL_MIN_EVIDENCE_AT_3)" \
+    npx tsx scripts/eval.ts bench/eval/sets/reference/reference.json --min-evidence-at-3 "$EVAL_MIN_EVIDENCE_AT_3"
+  # The real default model, prepared by the models lane; in CI its absence is a failure.
+  real_eval() {
+    if [ -z "${LOCAL_RAG_REAL_MODELS_DIR:-}" ]; then
+      echo "the real models were not prepared (the models lane did not run or failed)"
+      [ "${CI:-}" != "true" ]
+      return
+    fi
+    EMBEDDING_MODEL=sentence-transformers/all-MiniLM-L6-v2 MODELS_DIR="$LOCAL_RAG_REAL_MODELS_DIR" HF_HUB_OFFLINE=1 \
+      npx tsx scripts/eval.ts bench/eval/sets/reference/reference.json --min-evidence-at-3 "$EVAL_REAL_MIN_EVIDENCE_AT_3"
+  }
+  run_step "retrieval evaluation gate, real all-MiniLM-L6-v2 (hybrid evidence@3 >= $EVAL_REAL_MIN_EVIDENCE_AT_3)" real_eval
+fi
 has_lane topology && run_step "compose topology with real processes" bash scripts/topology-test.sh
 
 # Totals over every vitest run, plus the shell-level steps.

