@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, FUNCTION_NAMES, loadConfig } from './config.ts';
+import { CONFIG_VARIABLES, ConfigError, FUNCTION_NAMES, loadConfig } from './config.ts';
 
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
@@ -41,5 +41,72 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).variables.sort()).toEqual(['DATABASE_URL', 'FUNCTIONS', 'HF_HUB_OFFLINE', 'PORT', 'RAG_TOP_K']);
     expect((error as Error).message).toContain('unknown function(s) chat');
+  });
+
+  describe('*_FILE variables (Docker and Kubernetes secrets)', () => {
+    const secrets: Record<string, string> = {
+      '/run/secrets/api_key': 'write-key\n',
+      '/run/secrets/llm_api_key': 'llm-key',
+      '/run/secrets/postgres_password': 'p@ss word/1\n',
+      '/run/secrets/database_url': 'postgres://rag:secret@postgres:5432/rag\n',
+    };
+    const readFile = (path: string) => {
+      const content = secrets[path];
+      if (content === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+      return content;
+    };
+
+    it('reads each key from its file, without the trailing newline', () => {
+      const config = loadConfig(
+        { API_KEY_FILE: '/run/secrets/api_key', LLM_API_KEY_FILE: '/run/secrets/llm_api_key', DATABASE_URL_FILE: '/run/secrets/database_url' },
+        { readFile },
+      );
+      expect(config.apiKey).toBe('write-key');
+      expect(config.llm.apiKey).toBe('llm-key');
+      expect(config.database.url).toBe('postgres://rag:secret@postgres:5432/rag');
+    });
+
+    it('puts DATABASE_PASSWORD(_FILE) into DATABASE_URL, percent-encoded', () => {
+      const config = loadConfig({ DATABASE_URL: 'postgres://rag@postgres:5432/rag', DATABASE_PASSWORD_FILE: '/run/secrets/postgres_password' }, { readFile });
+      expect(config.database.url).toBe('postgres://rag:p%40ss%20word%2F1@postgres:5432/rag');
+      expect(decodeURIComponent(new URL(config.database.url!).password)).toBe('p@ss word/1');
+      expect(loadConfig({ DATABASE_URL: 'postgres://rag:old@db/rag', DATABASE_PASSWORD: 'new' }).database.url).toBe('postgres://rag:new@db/rag');
+    });
+
+    it('reads the real file system by default', async () => {
+      const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const { join } = await import('node:path');
+      const folder = mkdtempSync(join(tmpdir(), 'config-file-'));
+      try {
+        writeFileSync(join(folder, 'api_key'), 'from-disk\n');
+        expect(loadConfig({ API_KEY_FILE: join(folder, 'api_key') }).apiKey).toBe('from-disk');
+      } finally {
+        rmSync(folder, { recursive: true, force: true });
+      }
+    });
+
+    it('names the variable when its file is missing, or when both forms are set', () => {
+      const failure = (environment: Record<string, string>) => {
+        try {
+          loadConfig(environment, { readFile });
+        } catch (error) {
+          return error as ConfigError;
+        }
+        throw new Error('expected a ConfigError');
+      };
+      const missing = failure({ API_KEY_FILE: '/run/secrets/absent', PORT: 'eighty' });
+      expect(missing).toBeInstanceOf(ConfigError);
+      expect(missing.variables.sort()).toEqual(['API_KEY_FILE', 'PORT']);
+      expect(missing.message).toContain('cannot read /run/secrets/absent (ENOENT)');
+      const both = failure({ LLM_API_KEY: 'inline', LLM_API_KEY_FILE: '/run/secrets/llm_api_key' });
+      expect(both.variables).toEqual(['LLM_API_KEY_FILE']);
+      expect(both.message).toContain('set only one of them');
+      expect(failure({ DATABASE_PASSWORD: 'x' }).variables).toEqual(['DATABASE_PASSWORD']);
+    });
+
+    it('lists the *_FILE names among the variables it reads', () => {
+      expect(CONFIG_VARIABLES).toEqual(expect.arrayContaining(['API_KEY_FILE', 'LLM_API_KEY_FILE', 'DATABASE_URL_FILE', 'DATABASE_PASSWORD_FILE', 'DATABASE_PASSWORD']));
+    });
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_HNSW_EF_SEARCH, DEFAULT_HYBRID_SETTINGS } from './db/search-query.ts';
 import type { LogLevel } from './log.ts';
@@ -67,6 +68,9 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 
   DATABASE_URL: optionalString.refine((value) => value === undefined || /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// or postgresql:// URL'),
+  // Replaces the password in DATABASE_URL, so the URL can live in plain configuration and the
+  // password in a secret (DATABASE_PASSWORD_FILE, the same file PostgreSQL's image reads).
+  DATABASE_PASSWORD: optionalString,
   DATA_DIR: z.string().default('./data'),
   DATABASE_POOL_SIZE: integer(10, 1, 100),
   MIGRATE_ON_START: booleanFlag(true),
@@ -115,6 +119,50 @@ const environmentSchema = z.object({
 });
 
 export type Environment = Record<string, string | undefined>;
+
+/**
+ * Variables that may instead be given as `<NAME>_FILE`, the path of a file holding the value
+ * (Docker and Kubernetes secrets are mounted as files). One trailing newline is dropped.
+ */
+export const FILE_VARIABLES = ['DATABASE_URL', 'DATABASE_PASSWORD', 'API_KEY', 'LLM_API_KEY'] as const;
+const FILE_SUFFIX = '_FILE';
+
+/** How {@link loadConfig} reads `*_FILE` variables; tests pass their own reader. */
+export interface LoadConfigOptions {
+  readFile?: (path: string) => string;
+}
+
+/** Each `<NAME>_FILE` replaced by `<NAME>` holding the file's content. */
+function withFileVariables(environment: Environment, readFile: (path: string) => string): { environment: Environment; problems: string[]; variables: string[] } {
+  const resolved: Environment = { ...environment };
+  const problems: string[] = [];
+  const variables: string[] = [];
+  for (const name of FILE_VARIABLES) {
+    const fileName = `${name}${FILE_SUFFIX}`;
+    const path = environment[fileName]?.trim();
+    if (!path) continue;
+    if (environment[name]?.trim()) {
+      problems.push(`${fileName}: ${name} is set as well; set only one of them`);
+      variables.push(fileName);
+      continue;
+    }
+    try {
+      resolved[name] = readFile(path).replace(/\r?\n$/, '');
+    } catch (error) {
+      problems.push(`${fileName}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      variables.push(fileName);
+    }
+  }
+  return { environment: resolved, problems, variables };
+}
+
+/** DATABASE_URL with DATABASE_PASSWORD as its password (percent-encoded), when both are set. */
+function databaseUrlWithPassword(url: string | undefined, password: string | undefined): string | undefined {
+  if (url === undefined || password === undefined) return url;
+  const parsed = new URL(url);
+  parsed.password = encodeURIComponent(password);
+  return parsed.toString();
+}
 
 /** Typed service configuration; built once at start by {@link loadConfig}. */
 export interface Config {
@@ -193,17 +241,21 @@ export class ConfigError extends Error {
  * Reads and validates the service configuration from an environment object.
  * This is the only place that knows environment variable names.
  */
-export function loadConfig(environment: Environment): Config {
+export function loadConfig(environment: Environment, options: LoadConfigOptions = {}): Config {
+  const files = withFileVariables(environment, options.readFile ?? ((path) => readFileSync(path, 'utf8')));
   // An empty value (`FOO=` in an env file) means "not set", so defaults apply.
   const known = Object.fromEntries(
-    Object.keys(environmentSchema.shape).map((name) => [name, environment[name] === '' ? undefined : environment[name]]),
+    Object.keys(environmentSchema.shape).map((name) => [name, files.environment[name] === '' ? undefined : files.environment[name]]),
   );
   const parsed = environmentSchema.safeParse(known);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
-    const variables = [...new Set(parsed.error.issues.map((issue) => String(issue.path[0])))];
-    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, variables);
+  const issues = parsed.success ? [] : parsed.error.issues;
+  const problems = [...files.problems, ...issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`)];
+  const variables = [...new Set([...files.variables, ...issues.map((issue) => String(issue.path[0]))])];
+  if (parsed.success && parsed.data.DATABASE_PASSWORD !== undefined && parsed.data.DATABASE_URL === undefined) {
+    problems.push('DATABASE_PASSWORD: needs DATABASE_URL (the password replaces the one in that URL)');
+    variables.push('DATABASE_PASSWORD');
   }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, variables);
   const value = parsed.data;
   if (value.READ_API_KEY !== undefined && value.API_KEY === undefined) {
     throw new ConfigError('invalid configuration: READ_API_KEY: needs API_KEY too (otherwise writes would be open while reads need a key)', ['READ_API_KEY']);
@@ -216,7 +268,7 @@ export function loadConfig(environment: Environment): Config {
     host: value.HOST,
     functions: value.FUNCTIONS,
     logLevel: value.LOG_LEVEL,
-    database: { url: value.DATABASE_URL, dataDir: value.DATA_DIR, poolSize: value.DATABASE_POOL_SIZE, migrateOnStart: value.MIGRATE_ON_START },
+    database: { url: databaseUrlWithPassword(value.DATABASE_URL, value.DATABASE_PASSWORD), dataDir: value.DATA_DIR, poolSize: value.DATABASE_POOL_SIZE, migrateOnStart: value.MIGRATE_ON_START },
     embedding: {
       model: value.EMBEDDING_MODEL,
       dimensions: value.EMBEDDING_DIM,
@@ -262,4 +314,4 @@ export function loadConfig(environment: Environment): Config {
 }
 
 /** The variable names {@link loadConfig} reads, for documentation and the env-file checks. */
-export const CONFIG_VARIABLES = Object.keys(environmentSchema.shape);
+export const CONFIG_VARIABLES = [...Object.keys(environmentSchema.shape), ...FILE_VARIABLES.map((name) => `${name}${FILE_SUFFIX}`)];

@@ -12,6 +12,7 @@ Environment (from the env file):
   EMBEDDING_MODEL hub id the functions load (a folder path: nothing to download)
   EMBEDDING_DTYPE fp32 (default) or a quantised dtype transformers.js knows
   EMBEDDING_REVISION  branch, tag or commit of the embedding repo
+  HF_ENDPOINT     another hub or a mirror (huggingface_hub reads it); empty: the public hub
   MODELS_ROOT     volume mount point (default /models)
 """
 import os
@@ -75,6 +76,12 @@ def main():
         print("llm_init: every model file is present; nothing to do")
         return
 
+    # Compose passes HF_ENDPOINT through even when it is empty; huggingface_hub would take an
+    # empty value as the hub's address instead of its default.
+    if not setting("HF_ENDPOINT"):
+        os.environ.pop("HF_ENDPOINT", None)
+    else:
+        print(f"llm_init: hub at {setting('HF_ENDPOINT')}")
     # Installed only when there is something to fetch, so a warm start needs no network.
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-cache-dir", "--quiet",
                     "--disable-pip-version-check", "--root-user-action=ignore", HUGGINGFACE_HUB], check=True)

@@ -4,6 +4,7 @@
 #   apt_ensure_packages PKG...           install what is missing; `apt-get update` only when needed
 #   apt_debian_mirror                    print "URI<TAB>SIGNED_BY" of this machine's Debian archive
 #   apt_fetch_source SUITE PKG DEST_DIR  `apt-get source PKG` from SUITE through a private apt setup
+#   apt_fetch_binary SUITE PKG DEST_DIR  `apt-get download PKG` (the .deb only) the same way
 
 # Logs go to stderr so that callers can keep stdout for their one-line answers.
 apt_log() { printf '[apt] %s\n' "$*" >&2; }
@@ -124,7 +125,19 @@ apt_debian_mirror() {
 # through an apt configuration of its own (sources, lists and cache in a temporary directory):
 # /etc/apt and the system's package lists are left exactly as they were.
 apt_fetch_source() {
-  local suite="$1" package="$2" dest_dir="$3"
+  apt_private_fetch deb-src source "$@"
+}
+
+# Downloads binary package PKG (.deb, this machine's architecture) from SUITE into DEST_DIR
+# with `apt-get download`, through the same kind of private apt configuration. Nothing is
+# installed: the caller unpacks what it needs (dpkg-deb -x).
+apt_fetch_binary() {
+  apt_private_fetch deb download "$@"
+}
+
+# apt_private_fetch TYPE VERB SUITE PKG DEST_DIR: the shared body of the two above.
+apt_private_fetch() {
+  local source_type="$1" verb="$2" suite="$3" package="$4" dest_dir="$5"
   local mirror uri signed_by
   mirror="$(apt_debian_mirror)" || return 1
   uri="${mirror%%$'\t'*}"
@@ -137,9 +150,9 @@ apt_fetch_source() {
   mkdir -p "$private_dir/sources.list.d" "$private_dir/lists/partial" "$private_dir/cache/archives/partial"
   : >"$private_dir/sources.list"
   {
-    printf 'Types: deb-src\nURIs: %s\nSuites: %s\nComponents: main\n' "$uri" "$suite"
+    printf 'Types: %s\nURIs: %s\nSuites: %s\nComponents: main\n' "$source_type" "$uri" "$suite"
     [ -n "$signed_by" ] && printf 'Signed-By: %s\n' "$signed_by"
-  } >"$private_dir/sources.list.d/$suite-src.sources"
+  } >"$private_dir/sources.list.d/$suite-$source_type.sources"
   if id _apt >/dev/null 2>&1; then
     chown -R _apt "$private_dir/lists/partial" "$private_dir/cache/archives/partial"
   fi
@@ -151,13 +164,13 @@ apt_fetch_source() {
     -o 'Dir::Cache::pkgcache=' -o 'Dir::Cache::srcpkgcache='
   )
 
-  apt_log "fetching source package $package from $suite ($uri) with a private apt configuration"
+  apt_log "fetching $source_type package $package from $suite ($uri) with a private apt configuration"
   local status=0
   apt-get -q "${private_options[@]}" update >&2 || status=$?
   if [ "$status" -eq 0 ]; then
     mkdir -p "$dest_dir"
     id _apt >/dev/null 2>&1 && chown _apt "$dest_dir"
-    (cd "$dest_dir" && apt-get -q "${private_options[@]}" source "$package" >&2) || status=$?
+    (cd "$dest_dir" && apt-get -q "${private_options[@]}" "$verb" "$package" >&2) || status=$?
   fi
   rm -rf "$private_dir"
   return "$status"
