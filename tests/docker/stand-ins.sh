@@ -10,6 +10,7 @@
 # unchanged one is found at once and never rebuilt. The llama.cpp stand-in compiles
 # llama-server from node-llama-cpp's source bundle (several minutes on 2 cores, once).
 # Needs a running engine (scripts/docker-engine.sh start). Logs go to stderr.
+# CA_BUNDLE: a CA bundle file handed to the builds as a BuildKit secret (npm behind a proxy).
 set -euo pipefail
 
 project_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -25,6 +26,28 @@ log() { printf '[stand-ins] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# What Debian's own slim container images do: no documentation, manual pages or translations
+# (now or from later installs), no apt caches or package lists left in any layer.
+slim_root() {
+  local root="$1"
+  rm -rf "$root/usr/share/doc/"* "$root/usr/share/man/"* "$root/usr/share/locale/"* "$root/usr/share/info/"* \
+    "$root/var/cache/apt/archives/"*.deb "$root/var/cache/apt/"*.bin "$root/var/lib/apt/lists/"*
+  cat >"$root/etc/dpkg/dpkg.cfg.d/container-excludes" <<'EXCLUDES'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/locale/*
+path-exclude /usr/share/info/*
+EXCLUDES
+  cat >"$root/etc/apt/apt.conf.d/container-clean" <<'CLEAN'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT::Install-Recommends "false";
+CLEAN
+}
 
 build_base() {
   if image_exists "$base_image"; then
@@ -42,8 +65,7 @@ build_base() {
     rm -rf "$work_dir"
     die 'debootstrap failed'
   fi
-  # Leaner layers for every image on top: no apt cache, no package lists.
-  rm -rf "$work_dir/root/var/cache/apt/archives/"*.deb "$work_dir/root/var/lib/apt/lists/"*
+  slim_root "$work_dir/root"
   tar -C "$work_dir/root" -c . | docker import --change 'CMD ["/bin/bash"]' - "$base_image" >/dev/null
   rm -rf "$work_dir"
   log "$base_image: imported ($(docker image inspect --format '{{.Size}}' "$base_image" | awk '{ printf "%.0f MB", $1 / 1e6 }'))"
@@ -69,6 +91,8 @@ build_stand_in() {
     local build_log
     build_log="$(mktemp "${TMPDIR:-/tmp}/stand-in-$name.XXXXXX")"
     local build_args=(--build-arg "BASE_IMAGE=$base_image")
+    # For the stand-ins that fetch from a package registry through the TLS-inspecting proxy.
+    [ -n "${CA_BUNDLE:-}" ] && build_args+=(--secret "id=ca_bundle,src=$CA_BUNDLE")
     local argument
     for argument in "$@"; do build_args+=(--build-arg "$argument"); done
     local started=$SECONDS
@@ -96,10 +120,10 @@ llama_bundle_dir="$project_root/node_modules/node-llama-cpp/llama"
 [ -f "$llama_bundle_dir/gitRelease.bundle" ] || die "missing $llama_bundle_dir/gitRelease.bundle (run npm ci)"
 
 node_image="$(build_stand_in node "$stand_ins")"
+llama_image="$(build_stand_in llama-server "$llama_bundle_dir" "LLAMA_COMMIT=$(llama_commit "$llama_bundle_dir/gitRelease.bundle")")"
 python_image="$(build_stand_in python "$stand_ins")"
 postgres_image="$(build_stand_in postgres "$stand_ins")"
 nginx_image="$(build_stand_in nginx "$stand_ins")"
-llama_image="$(build_stand_in llama-server "$llama_bundle_dir" "LLAMA_COMMIT=$(llama_commit "$llama_bundle_dir/gitRelease.bundle")")"
 
 {
   printf 'NODE_IMAGE=%s\t%s\n' "$node_image" 'node:20-bookworm-slim (infra/Dockerfile FROM)'

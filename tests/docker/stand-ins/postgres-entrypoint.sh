@@ -1,8 +1,12 @@
 #!/bin/sh
 # First start on an empty PGDATA: initdb with POSTGRES_USER as superuser and
-# POSTGRES_PASSWORD, create POSTGRES_DB, accept password logins from the network. Then (and on
-# every later start) PostgreSQL runs as PID 1.
+# POSTGRES_PASSWORD (or the content of POSTGRES_PASSWORD_FILE, a Docker secret), create
+# POSTGRES_DB, accept password logins from the network. Then (and on every later start)
+# PostgreSQL runs as PID 1.
 set -eu
+if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
+  POSTGRES_PASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")"
+fi
 : "${POSTGRES_USER:=postgres}"
 : "${POSTGRES_DB:=$POSTGRES_USER}"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
