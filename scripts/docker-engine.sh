@@ -28,6 +28,9 @@ socket=/var/run/docker.sock
 # which belongs to dpkg).
 plugin_dir=/usr/local/lib/docker/cli-plugins
 plugin_suite=trixie
+bridge_address=172.31.253.1/24
+address_pool=172.31.0.0/17
+address_pool_size=24
 start_timeout_seconds=60
 stop_timeout_seconds=30
 
@@ -109,8 +112,11 @@ command_start() {
   log "starting dockerd (data root $data_root, log $log_file)"
   # setsid: its own session, so a Ctrl-C in the test's terminal does not reach it. The pid
   # file is dockerd's own (--pidfile), written once it runs.
+  # Explicit subnets for the default bridge (image builds run there) and for every network
+  # created without one, away from the ranges a host network usually has.
   setsid dockerd --data-root "$data_root" --pidfile "$pid_file" --host "unix://$socket" \
-    --storage-driver overlay2 --log-level warn </dev/null >>"$log_file" 2>&1 &
+    --storage-driver overlay2 --log-level warn --bip "$bridge_address" \
+    --default-address-pool "base=$address_pool,size=$address_pool_size" </dev/null >>"$log_file" 2>&1 &
   local attempt
   for attempt in $(seq 1 "$start_timeout_seconds"); do
     engine_answers && break

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { compose, docker, type ComposeProject } from './docker-cli.ts';
 import { runDevelopmentFlow } from './dev-flow.ts';
 import { runProductionFlow } from './prod-flow.ts';
-import { runSwarmFlow } from './swarm-flow.ts';
+import { GATEWAY_BRIDGE, runSwarmFlow } from './swarm-flow.ts';
 import { startStandInHub, type StandInHub } from './stand-in-hub.ts';
 import { createStepRunner } from './steps.ts';
 
@@ -83,6 +83,7 @@ function cleanUp(): Promise<void> {
     const problems: string[] = [];
     if (swarmStarted) {
       await docker(['swarm', 'leave', '--force'], { timeoutMs: 60_000 }).catch((error: Error) => problems.push(error.message));
+      await docker(['network', 'rm', GATEWAY_BRIDGE.name]).catch((error: Error) => problems.push(error.message));
     }
     for (const project of projects.reverse()) {
       await compose(project, ['down', '--volumes', '--remove-orphans', '--timeout', '10'], { timeoutMs: 180_000 }).catch((error: Error) => problems.push(error.message));

@@ -23,6 +23,8 @@ const REMOVE_TIMEOUT_MS = 2 * 60_000;
 const POLL_INTERVAL_MS = 3_000;
 const SEARCH_REPLICAS = 2;
 const ADDRESS_POOL = '10.232.0.0/16';
+/** docker_gwbridge (each swarm node's bridge to its containers), made beforehand with an explicit subnet. */
+export const GATEWAY_BRIDGE = { name: 'docker_gwbridge', subnet: '172.31.252.0/24' };
 const ADDRESS_POOL_MASK = '24';
 const run = promisify(execFile);
 
@@ -94,6 +96,9 @@ export async function runSwarmFlow(context: SwarmContext): Promise<void> {
   await runner.step('swarm: docker swarm init (one node, on 127.0.0.1)', async () => {
     const listenPort = await freePort();
     context.onSwarmStarted();
+    // Docker's documented way to choose docker_gwbridge's subnet: create it before `swarm init`.
+    await docker(['network', 'create', '--subnet', GATEWAY_BRIDGE.subnet, '--opt', 'com.docker.network.bridge.name=docker_gwbridge',
+      '--opt', 'com.docker.network.bridge.enable_icc=false', '--opt', 'com.docker.network.bridge.enable_ip_masquerade=true', GATEWAY_BRIDGE.name]);
     await docker(['swarm', 'init', '--advertise-addr', '127.0.0.1', '--listen-addr', `127.0.0.1:${listenPort}`, '--default-addr-pool', ADDRESS_POOL, '--default-addr-pool-mask-length', ADDRESS_POOL_MASK], { timeoutMs: 60_000 });
     return `manager on 127.0.0.1:${listenPort}, address pool ${ADDRESS_POOL}`;
   }, fatal);
