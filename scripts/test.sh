@@ -61,6 +61,7 @@ if has_lane static; then
   run_step "openapi.json passes redocly lint" npx redocly lint openapi.json --format=stylish
   run_step "nginx for the gateway checks" bash infra/scripts/nginx.sh install
   run_step "compose files (schema + seed requirements)" npm run --silent check:compose
+  run_step "Kubernetes manifests (published schemas, strict)" bash scripts/check-kubernetes.sh
 fi
 has_lane unit && run_step "unit tests" run_vitest --project unit
 if has_lane models; then
