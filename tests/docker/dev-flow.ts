@@ -95,7 +95,7 @@ export async function runDevelopmentFlow(context: FlowContext): Promise<void> {
   await runner.step('dev 1: llm_init again: nothing downloaded', () => runLlmInit(project, hub, false), check);
 
   await runner.step('dev 2: docker compose up -d --build', async () => {
-    const { ms } = await compose(project, ['up', '--detach', '--build'], { timeoutMs: BUILD_TIMEOUT_MS });
+    const { ms } = await compose(project, ['up', '--detach', '--build', '--pull', 'never'], { timeoutMs: BUILD_TIMEOUT_MS });
     return `${(ms / 1000).toFixed(0)} s`;
   }, fatal);
   await runner.step('dev 2: every long-running service healthy', () => waitHealthy(project, LONG_RUNNING_SERVICES, HEALTHY_TIMEOUT_MS), fatal);
@@ -146,7 +146,7 @@ export async function runDevelopmentFlow(context: FlowContext): Promise<void> {
     await compose(project, ['down', '--timeout', '10'], { timeoutMs: 180_000 });
     const { stdout } = await docker(['volume', 'ls', '--quiet', '--filter', `label=com.docker.compose.project=${project.name}`]);
     expect(stdout.includes('postgres_data'), `the named volumes are gone after down: ${stdout}`);
-    await compose(project, ['up', '--detach'], { timeoutMs: BUILD_TIMEOUT_MS });
+    await compose(project, ['up', '--detach', '--pull', 'never'], { timeoutMs: BUILD_TIMEOUT_MS });
     return waitHealthy(project, LONG_RUNNING_SERVICES, HEALTHY_TIMEOUT_MS);
   }, fatal);
   origin = await gatewayOrigin(project);

@@ -80,7 +80,7 @@ export async function runProductionFlow(context: FlowContext): Promise<void> {
   });
   await runner.step('prod: llm_init', () => runLlmInit(project, hub, true), fatal);
   await runner.step(`prod: up -d (search × ${SEARCH_REPLICAS}) → healthy`, async () => {
-    await compose(project, ['up', '--detach'], { timeoutMs: 25 * 60_000 });
+    await compose(project, ['up', '--detach', '--pull', 'never'], { timeoutMs: 25 * 60_000 });
     return waitHealthy(project, LONG_RUNNING_SERVICES, HEALTHY_TIMEOUT_MS);
   }, fatal);
   await runner.step('prod: only the gateway publishes a port', async () => {
