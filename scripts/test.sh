@@ -14,7 +14,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-lanes="${TEST_LANES:-static unit models integration server chat deno browser eval topology docker}"
+lanes="${TEST_LANES:-static unit models integration server chat deno browser eval topology}"
 fixture=../shared/fixtures/models/glove-static-384d
 if [ -z "${EMBEDDING_MODEL:-}" ] && [ -d "$fixture" ]; then export EMBEDDING_MODEL="$fixture"; fi
 # The hybrid-search evidence@3 measured on the reference set (bench/eval/README.md) minus two
