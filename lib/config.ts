@@ -124,7 +124,7 @@ export type Environment = Record<string, string | undefined>;
  * Variables that may instead be given as `<NAME>_FILE`, the path of a file holding the value
  * (Docker and Kubernetes secrets are mounted as files). One trailing newline is dropped.
  */
-export const FILE_VARIABLES = ['DATABASE_URL', 'DATABASE_PASSWORD', 'API_KEY', 'LLM_API_KEY'] as const;
+export const FILE_VARIABLES = ['DATABASE_URL', 'DATABASE_PASSWORD', 'API_KEY', 'READ_API_KEY', 'LLM_API_KEY'] as const;
 const FILE_SUFFIX = '_FILE';
 
 /** How {@link loadConfig} reads `*_FILE` variables; tests pass their own reader. */

@@ -27,7 +27,7 @@ export interface StackOptions {
 }
 
 /** The secrets the stack declares: created beforehand with `docker secret create NAME -`. */
-export const STACK_SECRETS = { apiKey: 'api_key', llmApiKey: 'llm_api_key', postgresPassword: 'postgres_password' } as const;
+export const STACK_SECRETS = { apiKey: 'api_key', readApiKey: 'read_api_key', llmApiKey: 'llm_api_key', postgresPassword: 'postgres_password' } as const;
 const SECRETS_DIRECTORY = '/run/secrets';
 const ONE_SHOT_JOBS = new Set(['llm_init', 'migrate']);
 const HOST_NETWORK = 'host_network';
@@ -68,6 +68,10 @@ export function composeToStack(config: Json, options: StackOptions): Json {
     if (typeof environment.API_KEY === 'string' && environment.API_KEY !== '') {
       delete environment.API_KEY;
       environment.API_KEY_FILE = useSecret(STACK_SECRETS.apiKey);
+    }
+    if (typeof environment.READ_API_KEY === 'string' && environment.READ_API_KEY !== '') {
+      delete environment.READ_API_KEY;
+      environment.READ_API_KEY_FILE = useSecret(STACK_SECRETS.readApiKey);
     }
     if (typeof environment.LLM_API_KEY === 'string' && environment.LLM_API_KEY !== '') {
       delete environment.LLM_API_KEY;

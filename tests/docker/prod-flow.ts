@@ -22,14 +22,14 @@ export interface SearchLoopResult {
 }
 
 /** Searches through the gateway, one after another, until `done()` or the bound; counts failures. */
-export async function searchLoop(options: { origin: string; query: string; source: string; done: () => boolean }): Promise<SearchLoopResult> {
+export async function searchLoop(options: { origin: string; apiKey?: string; query: string; source: string; done: () => boolean }): Promise<SearchLoopResult> {
   const result: SearchLoopResult = { sent: 0, failed: 0, failures: [] };
   while (!options.done() && result.sent < MAX_SEARCHES) {
     result.sent += 1;
     try {
       const response = await fetch(`${options.origin}/api/v1/knowledge/search`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
+        headers: { 'Content-Type': 'application/json', ...(options.apiKey ? { Authorization: `Bearer ${options.apiKey}` } : {}) },
         body: JSON.stringify({ query: options.query, top_k: 3 }),
         signal: AbortSignal.timeout(SEARCH_TIMEOUT_MS),
       });
@@ -92,13 +92,14 @@ export async function runProductionFlow(context: FlowContext): Promise<void> {
     return `gateway only; search × ${replicas}`;
   }, check);
   const origin = `http://127.0.0.1:${await publishedPort(project, 'gateway', 80)}`;
-  await runner.step('prod: gateway → add-document with the API key', () => addDocument({ origin, apiKey: productionApiKey(settings.projectRoot) }, README.source, README.content), fatal);
+  const apiKey = productionApiKey(settings.projectRoot);
+  await runner.step('prod: gateway → add-document with the API key', () => addDocument({ origin, apiKey }, README.source, README.content), fatal);
   await runner.step('prod: rolling restart of search under a loop of searches: 0 failed', async () => {
-    const warm = await requestJson(`${origin}/api/v1/knowledge/search`, { body: { query: RELATED_QUESTION } });
+    const warm = await requestJson(`${origin}/api/v1/knowledge/search`, { body: { query: RELATED_QUESTION }, headers: { Authorization: `Bearer ${apiKey}` } });
     expect(warm.status === 200, `search before the restart: ${warm.status} ${warm.text.slice(0, 200)}`);
     const replicas = (await listContainers(project)).filter((container) => container.Service === 'search').map((container) => container.Name).sort();
     let restarting = true;
-    const loop = searchLoop({ origin, query: RELATED_QUESTION, source: README.source, done: () => !restarting });
+    const loop = searchLoop({ origin, apiKey, query: RELATED_QUESTION, source: README.source, done: () => !restarting });
     const started = performance.now();
     try {
       for (const name of replicas) {

@@ -146,10 +146,10 @@ export async function runSwarmFlow(context: SwarmContext): Promise<void> {
     expect(refused.status === 401, `.env.prod's key was accepted: ${refused.status}`);
     return `${await addDocument({ origin, apiKey: secrets.api_key }, README.source, README.content)}; .env.prod's key → 401`;
   }, check);
-  await runner.step('swarm: search through the gateway (DATABASE_PASSWORD_FILE reached PostgreSQL)', () => searchFinds({ origin }, RELATED_QUESTION, README.source, 'PostgreSQL'), check);
+  await runner.step('swarm: search through the gateway (DATABASE_PASSWORD_FILE reached PostgreSQL)', () => searchFinds({ origin, apiKey: secrets.api_key }, RELATED_QUESTION, README.source, 'PostgreSQL'), check);
   await runner.step('swarm: rolling update of search (start-first) under a loop of searches: 0 failed', async () => {
     let updating = true;
-    const loop = searchLoop({ origin, query: RELATED_QUESTION, source: README.source, done: () => !updating });
+    const loop = searchLoop({ origin, apiKey: secrets.api_key, query: RELATED_QUESTION, source: README.source, done: () => !updating });
     const started = performance.now();
     try {
       await docker(['service', 'update', '--force', '--detach=false', '--quiet', `${STACK}_search`], { timeoutMs: CONVERGE_TIMEOUT_MS });
