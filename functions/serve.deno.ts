@@ -13,12 +13,26 @@ declare const Deno: {
 const MILLISECONDS_PER_SECOND = 1000;
 const denoUpgradeWebSocket = upgradeWebSocket as unknown as UpgradeWebSocket;
 
+/**
+ * Deno finds the offered subprotocols by splitting the header at ", " exactly and throws when
+ * the chosen one is not among them (a 500). Browsers separate with ", "; some clients send ","
+ * alone: those get no subprotocol in the answer instead of an error.
+ */
+function denoNegotiable(offered: string | undefined, chosen: string | undefined): string | undefined {
+  return chosen !== undefined && (offered ?? '').split(', ').includes(chosen) ? chosen : undefined;
+}
+
 await main(
   Deno.env.toObject(),
   (settings) => ({
     // Deno pings by itself: `idleTimeout` (seconds) closes a socket whose pong does not come back in time.
-    upgradeWebSocket: ((createEvents: (context: Context) => WSEvents | Promise<WSEvents>, options?: Record<string, unknown>) =>
-      denoUpgradeWebSocket(createEvents, { idleTimeout: Math.ceil(settings.pingIntervalMs / MILLISECONDS_PER_SECOND), ...options })) as UpgradeWebSocket,
+    upgradeWebSocket: ((createEvents: (context: Context) => WSEvents | Promise<WSEvents>, options: { protocol?: string } = {}) =>
+      (context: Context, next: () => Promise<void>) =>
+        denoUpgradeWebSocket(createEvents, {
+          ...options,
+          idleTimeout: Math.ceil(settings.pingIntervalMs / MILLISECONDS_PER_SECOND),
+          protocol: denoNegotiable(context.req.header('sec-websocket-protocol'), options.protocol),
+        })(context, next)) as UpgradeWebSocket,
     clientAddress: (context) => getConnInfo(context).remote.address,
     listen: (app) =>
       new Promise((resolve) => {

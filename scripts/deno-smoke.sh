@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deno smoke test: the same source files served by Deno 2 (functions/serve.deno.ts) on the
 # embedded database, every function in one process: start, /healthz, /readyz, add-document,
-# search, and a chat over /ws/llm (hono/deno's WebSocket) against a real llama-server
+# search, a chat over /ws/llm (hono/deno's WebSocket) against a real llama-server, and the
+# HTTP security rules (keys, Host, Origin, limits, headers; tests/deno/http-security-check.ts)
 # (scripts/llama-server.sh, the fixture model), then stop everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +24,10 @@ cleanup() {
 trap cleanup EXIT
 llm_key=deno-smoke-key
 llama_origin=$(LLAMA_PORT="$llama_port" LLM_API_KEY="$llm_key" LLAMA_CTX_SIZE=4096 bash scripts/llama-server.sh start)
+write_key=deno-smoke-write-key
+read_key=deno-smoke-read-key
 DATA_DIR="$data_dir/data" PORT="$port" HOST=127.0.0.1 FUNCTIONS=all LOG_LEVEL=info \
+  API_KEY="$write_key" READ_API_KEY="$read_key" WS_MAX_CONNECTIONS=4 WS_PING_INTERVAL_MS=1000 \
   LLM_BASE_URL="$llama_origin/v1" LLM_API_KEY="$llm_key" LLM_CONTEXT_TOKENS=2048 LLM_MAX_TOKENS=32 \
   "$DENO" run --allow-all functions/serve.deno.ts >"$log" 2>&1 &
 pid=$!
@@ -32,11 +36,12 @@ fail() { echo "deno-smoke: FAIL: $*" >&2; tail -n 30 "$log" >&2; exit 1; }
 for _ in $(seq 1 120); do curl -sf "$base/readyz" >/dev/null 2>&1 && break; kill -0 "$pid" 2>/dev/null || fail "deno exited"; sleep 0.5; done
 curl -sf "$base/healthz" | grep -q '"ok"' || fail "/healthz"
 curl -sf "$base/readyz" | grep -q '"ready"' || fail "/readyz never ready"
-status=$(curl -s -o "$data_dir/add.json" -w '%{http_code}' -X POST "$base/api/v1/knowledge/add-document" -H 'Content-Type: application/json' \
+status=$(curl -s -o "$data_dir/add.json" -w '%{http_code}' -X POST "$base/api/v1/knowledge/add-document" -H 'Content-Type: application/json' -H "Authorization: Bearer $write_key" \
   -d '{"source":"README","content":"Deno serves the same handlers. The knowledge base stores chunks in pgvector."}')
 [ "$status" = 201 ] || fail "add-document returned $status: $(cat "$data_dir/add.json")"
-curl -sf -X POST "$base/api/v1/knowledge/search" -H 'Content-Type: application/json' -d '{"query":"where are chunks stored","top_k":1}' \
+curl -sf -X POST "$base/api/v1/knowledge/search" -H 'Content-Type: application/json' -H "Authorization: Bearer $read_key" -d '{"query":"where are chunks stored","top_k":1}' \
   | grep -q '"source":"README"' || fail "search did not find the document"
-npx tsx tests/deno/ws-chat-check.ts "ws://127.0.0.1:$port/ws/llm" 'Where does the knowledge base store chunks?' 'Which volcano buried Pompeii?' \
+CHAT_KEY="$read_key" npx tsx tests/deno/ws-chat-check.ts "ws://127.0.0.1:$port/ws/llm" 'Where does the knowledge base store chunks?' 'Which volcano buried Pompeii?' \
   || fail "chat over /ws/llm"
-echo "deno-smoke: $("$DENO" --version | head -1) served healthz, readyz, add-document, search and /ws/llm: 5 passed, 0 failed"
+npx tsx tests/deno/http-security-check.ts "$base" "$write_key" "$read_key" || fail "http security rules on Deno"
+echo "deno-smoke: $("$DENO" --version | head -1) served healthz, readyz, add-document, search, /ws/llm and the security rules: 6 passed, 0 failed"

@@ -7,7 +7,9 @@ if (!base || !related || !unrelated) {
   console.error('usage: tsx tests/deno/ws-chat-check.ts <ws://host:port/ws/llm> <related question> <unrelated question>');
   process.exit(2);
 }
-const socket = await connectChatSocket(base);
+// CHAT_KEY: the service's API_KEY or READ_API_KEY, sent as Authorization on the upgrade.
+const key = process.env.CHAT_KEY;
+const socket = await connectChatSocket(base, { headers: key ? { Authorization: `Bearer ${key}` } : {} });
 try {
   const answer = await socket.ask({ type: 'chat', message: related }, 60_000);
   const types = answer.map((frame) => frame.type);
