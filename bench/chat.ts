@@ -97,7 +97,7 @@ try {
     minTermCoverage: MIN_TERM_COVERAGE,
     unrelatedQuestion: UNRELATED_QUESTION,
     parallel: LLAMA_PARALLEL,
-    slotTokens: config.llm.contextTokens,
+    slotTokens: config.llm.contextTokens ?? LLAMA_CTX_SIZE / LLAMA_PARALLEL,
   });
   console.log(markdown);
   console.error(`written to ${await writeResults('chat', 'embedded', 'Chat: /ws/llm against llama-server direct', markdown)}`);

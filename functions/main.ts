@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, type Environment } from '../lib/config.ts';
+import { ModelFileError } from '../lib/llm/embedded/gguf-file.ts';
 import { createLog } from '../lib/log.ts';
 import { startService, type RuntimeAdapter } from './start-service.ts';
 
@@ -38,6 +39,13 @@ export async function main(environment: Environment, createRuntime: (settings: L
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
+  service.chatStarted.catch(async (error: Error) => {
+    // Like a bad variable: the operator named a model file that cannot be used.
+    log('error', 'start-up failed', { error: error.message });
+    console.error(`local-rag: ${error.message}`);
+    await service.stop().catch(() => {});
+    exit(error instanceof ModelFileError ? 2 : 1);
+  });
   service.ready.then(
     () => log('info', 'ready', { port: service.port }),
     async (error: Error) => {

@@ -10,7 +10,7 @@ import { checkEmbeddingColumn } from '../lib/db/schema-check.ts';
 import { loadEmbedder } from '../lib/embeddings/load-embedder.ts';
 import type { KnowledgeDependencies } from '../lib/knowledge/knowledge-base.ts';
 import type { Embedder } from '../lib/knowledge/types.ts';
-import { createChatModel } from '../lib/llm/chat-model.ts';
+import { openChatModel } from '../lib/llm/open-chat-model.ts';
 import { createLog, type Log } from '../lib/log.ts';
 import { createServiceState } from '../lib/service-state.ts';
 import { createApp, type ReadinessReport } from './app.ts';
@@ -27,6 +27,12 @@ export interface RunningService {
   port: number;
   /** Resolves when start-up is complete (or rejects when it failed for good). */
   ready: Promise<void>;
+  /**
+   * The chat model's start-up (embedded: locate, download, load). Rejects only with a
+   * `ModelFileError` (bad LLM_MODEL_FILE); other failures leave chat unavailable, with the
+   * reason in the log and `/readyz`, while the knowledge base is served.
+   */
+  chatStarted: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -38,7 +44,9 @@ export interface RunningService {
  */
 export async function startService(config: Config, runtime: RuntimeAdapter, log: Log = createLog(config.logLevel)): Promise<RunningService> {
   const state = createServiceState<KnowledgeDependencies>('starting');
-  const chatModel = config.functions.includes('ws-chat') ? createChatModel(config.llm) : undefined;
+  const chat = config.functions.includes('ws-chat') ? openChatModel(config.llm, { log }) : undefined;
+  const chatModel = chat?.chatModel;
+  if (chat) log('info', 'chat model', chat.runtime === 'server' ? { runtime: 'server', base_url: config.llm.baseURL } : { runtime: 'embedded' });
   let database: Database | undefined;
   let embedder: Embedder | undefined;
   let stopped = false;
@@ -117,9 +125,11 @@ export async function startService(config: Config, runtime: RuntimeAdapter, log:
   return {
     port: server.port,
     ready,
+    chatStarted: chat?.started ?? Promise.resolve(),
     async stop() {
       stopped = true;
       await server.close();
+      await chat?.close().catch(() => {});
       await embedder?.close().catch(() => {});
       await database?.close().catch(() => {});
     },

@@ -9,6 +9,15 @@ export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 const DEFAULT_EMBEDDING_MODEL = 'sentence-transformers/all-MiniLM-L6-v2';
 
+/**
+ * The chat model downloaded on first start when neither LLM_BASE_URL nor LLM_MODEL_FILE is
+ * set: Qwen2.5 1.5B Instruct, Q4_K_M (986 MB, Apache-2.0, ungated, answers English and
+ * Chinese). The README says why this one.
+ */
+export const DEFAULT_CHAT_MODEL = { repoId: 'bartowski/Qwen2.5-1.5B-Instruct-GGUF', filename: 'Qwen2.5-1.5B-Instruct-Q4_K_M.gguf', revision: 'main' } as const;
+/** The model hub the download job and the embedded runtime fetch from (`HF_ENDPOINT`). */
+const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
+
 const booleanFlag = (fallback: boolean) =>
   z
     .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
@@ -101,13 +110,21 @@ const environmentSchema = z.object({
   RATE_LIMIT_REQUESTS: integer(600, 0),
   RATE_LIMIT_WINDOW_MS: integer(MINUTE_MS, 1000, 24 * 60 * MINUTE_MS),
 
-  LLM_BASE_URL: z.string().url().default('http://127.0.0.1:8081/v1'),
+  LLM_BASE_URL: optionalString.pipe(z.string().url().optional()),
   LLM_API_KEY: optionalString,
+  LLM_MODEL_FILE: optionalString,
+  HF_ENDPOINT: z.string().url().default(DEFAULT_HUB_ENDPOINT),
+  HF_REPO_ID: optionalString,
   HF_FILENAME: optionalString,
+  HF_REVISION: optionalString,
+  HF_TOKEN: optionalString,
   LLM_MODEL: optionalString,
+  LLM_THREADS: integer(0, 0, 256),
+  LLM_PARALLEL: integer(2, 1, 64),
+  LLM_QUEUE_LIMIT: integer(8, 0, 10_000),
   LLM_TEMPERATURE: z.coerce.number().min(0).max(2).default(0.1),
   LLM_MAX_TOKENS: integer(512, 1, 32768),
-  LLM_CONTEXT_TOKENS: integer(4096, 256, 1_000_000),
+  LLM_CONTEXT_TOKENS: z.coerce.number().int().min(256).max(1_000_000).optional(),
   LLM_TIMEOUT_MS: integer(60_000, 100),
   LLM_READY_WAIT_MS: integer(30_000, 0),
   ALLOWED_ORIGINS: commaList,
@@ -204,14 +221,30 @@ export interface Config {
   /** Per client and function: `requests` per `windowMs`; 0 requests = no limit. */
   rateLimit: { requests: number; windowMs: number };
   llm: {
-    baseURL: string;
+    /** An OpenAI-compatible server (llama-server); unset = the embedded runtime. */
+    baseURL?: string;
     apiKey?: string;
     model: string;
     temperature: number;
     maxTokens: number;
-    contextTokens: number;
+    /** An upper bound on the per-sequence window; the server's (or embedded context's) real one wins when smaller. */
+    contextTokens?: number;
     timeoutMs: number;
     readyWaitMs: number;
+    embedded: {
+      /** A local `.gguf`; when set nothing is downloaded. */
+      modelFile?: string;
+      /** Where the hub model is looked up and downloaded (`MODELS_DIR/<HF_FILENAME>`). */
+      modelsDir: string;
+      offline: boolean;
+      hub: { endpoint: string; repoId: string; filename: string; revision: string; token?: string };
+      /** Evaluation threads; 0 = the default from `lib/llm/embedded/thread-count.ts`. */
+      threads: number;
+      /** Sequences evaluated together (answers in flight). */
+      parallel: number;
+      /** Chats waiting for a sequence beyond `parallel`; one more gets a `busy` error. */
+      queueLimit: number;
+    };
   };
   chat: {
     /** Browser origins allowed on /ws/llm besides the page's own; `*` = any. */
@@ -263,6 +296,9 @@ export function loadConfig(environment: Environment, options: LoadConfigOptions 
   if (value.READ_API_KEY !== undefined && value.READ_API_KEY === value.API_KEY) {
     throw new ConfigError('invalid configuration: READ_API_KEY: must differ from API_KEY', ['READ_API_KEY']);
   }
+  if (value.HF_REPO_ID && !value.HF_FILENAME) {
+    throw new ConfigError('invalid configuration: HF_FILENAME: required with HF_REPO_ID (the .gguf file of that repository)', ['HF_FILENAME']);
+  }
   return {
     port: value.PORT,
     host: value.HOST,
@@ -301,6 +337,22 @@ export function loadConfig(environment: Environment, options: LoadConfigOptions 
       contextTokens: value.LLM_CONTEXT_TOKENS,
       timeoutMs: value.LLM_TIMEOUT_MS,
       readyWaitMs: value.LLM_READY_WAIT_MS,
+      embedded: {
+        modelFile: value.LLM_MODEL_FILE,
+        modelsDir: value.MODELS_DIR,
+        offline: value.HF_HUB_OFFLINE,
+        // A repo of one's own without a file name would download the default file from it: both or neither.
+        hub: {
+          endpoint: value.HF_ENDPOINT.replace(/\/+$/, ''),
+          repoId: value.HF_REPO_ID ?? DEFAULT_CHAT_MODEL.repoId,
+          filename: value.HF_REPO_ID ? (value.HF_FILENAME ?? '') : DEFAULT_CHAT_MODEL.filename,
+          revision: value.HF_REVISION ?? DEFAULT_CHAT_MODEL.revision,
+          token: value.HF_TOKEN,
+        },
+        threads: value.LLM_THREADS,
+        parallel: value.LLM_PARALLEL,
+        queueLimit: value.LLM_QUEUE_LIMIT,
+      },
     },
     chat: {
       allowedOrigins: value.ALLOWED_ORIGINS,

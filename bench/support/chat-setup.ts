@@ -82,6 +82,8 @@ export async function openChatBench(config: Config, options: { parallel: number;
     const probedModel: ChatModel = {
       health: () => chatModel.health(),
       countTokens: (text) => timed('text', () => chatModel.countTokens(text)),
+      countTokensEach: (texts) => timed('text', () => chatModel.countTokensEach(texts)),
+      contextWindow: () => chatModel.contextWindow(),
       countPromptTokens: (messages) => timed('prompt', () => chatModel.countPromptTokens(messages)),
       stream: (messages, streamOptions) => {
         current.streamCalled = performance.now();

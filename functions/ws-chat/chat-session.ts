@@ -6,7 +6,7 @@ import { retrieveForQuestion } from '../../lib/knowledge/follow-up.ts';
 import type { SufficiencyThresholds } from '../../lib/knowledge/sufficiency.ts';
 import type { SearchHit, SearchOptions } from '../../lib/knowledge/types.ts';
 import { LlmError } from '../../lib/llm/errors.ts';
-import { buildChatPrompt, INSUFFICIENT_MESSAGE } from '../../lib/llm/prompt.ts';
+import { buildChatPrompt, INSUFFICIENT_MESSAGE, resolveContextTokens } from '../../lib/llm/prompt.ts';
 import type { ChatModel, ChatStreamEvent } from '../../lib/llm/types.ts';
 import { type ChatFrame, clientFrameSchema, type ServerFrame } from './protocol.ts';
 
@@ -85,10 +85,10 @@ export function createChatSession(
       // No /health call per chat: the first request to llama-server (counting the prompt)
       // says 503 "Loading model" while it loads, and only then do we wait.
       const waitForModel = loadingWaiter(signal);
-      const prompt = await waitForModel(() =>
+      const prompt = await waitForModel(async () =>
         buildChatPrompt(
           { question: frame.message, hits: relevant, history: frame.history },
-          { contextTokens: config.llm.contextTokens, maxTokens: config.llm.maxTokens, historyMessages: config.chat.historyMessages },
+          { contextTokens: await resolveContextTokens(chatModel, config.llm.contextTokens), maxTokens: config.llm.maxTokens, historyMessages: config.chat.historyMessages },
           chatModel,
         ),
       );
@@ -113,7 +113,7 @@ export function createChatSession(
         } else {
           const usage = event.usage && { prompt_tokens: event.usage.promptTokens, completion_tokens: event.usage.completionTokens, total_tokens: event.usage.totalTokens };
           send({ type: 'done', finish_reason: event.finishReason, ...(usage ? { usage } : {}) });
-          log?.('info', 'chat answered', { finishReason: event.finishReason, firstTokenMs, tokens, promptTokens: prompt.promptTokens, droppedChunks: prompt.droppedChunks, ms: elapsed(startedAt) });
+          log?.('info', 'chat answered', { finishReason: event.finishReason, firstTokenMs, tokens, promptTokens: prompt.promptTokens, droppedChunks: prompt.droppedChunks, droppedHistory: prompt.droppedHistory, ms: elapsed(startedAt) });
         }
       }
     } catch (error) {

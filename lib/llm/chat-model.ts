@@ -9,6 +9,12 @@ import type { ChatMessage, ChatModel, ChatModelHealth, ChatStreamEvent, ChatStre
 const PLACEHOLDER_API_KEY = 'no-key';
 /** `/health` is answered without touching the model; a slow one means the server is in trouble. */
 const HEALTH_TIMEOUT_MS = 5_000;
+/**
+ * How long the window read from `/props` is trusted. It is also re-read whenever the server
+ * was seen down, loading or refusing a prompt for length (a restart may change `--parallel`).
+ */
+const WINDOW_REFRESH_MS = 30_000;
+const utf8 = new TextEncoder();
 
 /**
  * A {@link ChatModel} for an OpenAI-compatible server, tuned for llama.cpp's llama-server:
@@ -21,11 +27,13 @@ const HEALTH_TIMEOUT_MS = 5_000;
  * between two chunks of the stream, so a long answer that keeps flowing is never cut off.
  */
 export function createChatModel(settings: Config['llm'], options: { fetch?: typeof fetch } = {}): ChatModel {
+  if (settings.baseURL === undefined) throw new Error('createChatModel needs LLM_BASE_URL; without it the embedded runtime is used (open-chat-model.ts)');
+  const baseURL = settings.baseURL;
   const fetchImplementation = retryingStaleConnections(options.fetch ?? globalThis.fetch);
   const apiKey = settings.apiKey ?? PLACEHOLDER_API_KEY;
   const client = new OpenAI({
     apiKey,
-    baseURL: settings.baseURL,
+    baseURL,
     organization: null,
     project: null,
     webhookSecret: null,
@@ -35,10 +43,15 @@ export function createChatModel(settings: Config['llm'], options: { fetch?: type
     fetch: fetchImplementation,
   });
   // llama-server serves /health, /tokenize and /apply-template beside /v1, not under it.
-  const origin = settings.baseURL.replace(/\/+$/, '').replace(/\/v1$/, '');
+  const origin = baseURL.replace(/\/+$/, '').replace(/\/v1$/, '');
   const authorization = { Authorization: `Bearer ${apiKey}` };
   let tokenizerMissing = false;
   let templateMissing = false;
+  let window: { value: Promise<number | undefined>; readAt: number } | undefined;
+  /** Forget the window: the next prompt reads it again from the (maybe restarted) server. */
+  const forgetWindow = () => {
+    window = undefined;
+  };
 
   /** POSTs to a llama-server extension; `undefined` when this server does not have it. */
   async function postExtension<T>(path: string, body: unknown): Promise<T | undefined> {
@@ -52,6 +65,7 @@ export function createChatModel(settings: Config['llm'], options: { fetch?: type
         signal: AbortSignal.timeout(settings.timeoutMs),
       });
     } catch (error) {
+      forgetWindow();
       throw new LlmError(isTimeout(error) ? 'llm_timeout' : 'llm_unavailable', { cause: error });
     }
     const text = await response.text().catch(() => '');
@@ -77,6 +91,59 @@ export function createChatModel(settings: Config['llm'], options: { fetch?: type
     return estimateTokens(text);
   }
 
+  async function countTokensEach(texts: string[]): Promise<number[]> {
+    if (texts.length === 0) return [];
+    if (!tokenizerMissing) {
+      // One request for every text: joined by newlines, split back by where each token's piece starts.
+      const joined = texts.join('\n');
+      const result = await postExtension<{ tokens?: unknown[] }>('/tokenize', { content: joined, add_special: false, parse_special: true, with_pieces: true });
+      if (Array.isArray(result?.tokens)) return splitTokenCounts(texts, result.tokens);
+      tokenizerMissing = true;
+    }
+    return texts.map(estimateTokens);
+  }
+
+  /** llama-server's per-slot window (`/props` `default_generation_settings.n_ctx`, else `/slots`). */
+  async function readWindow(): Promise<number | undefined> {
+    const props = await getExtension<{ default_generation_settings?: { n_ctx?: unknown }; n_ctx?: unknown }>('/props');
+    const fromProps = props?.default_generation_settings?.n_ctx ?? props?.n_ctx;
+    if (typeof fromProps === 'number' && fromProps > 0) return fromProps;
+    const slots = await getExtension<Array<{ n_ctx?: unknown }>>('/slots');
+    const fromSlots = Array.isArray(slots) ? slots.map((slot) => slot.n_ctx).filter((value): value is number => typeof value === 'number' && value > 0) : [];
+    return fromSlots.length > 0 ? Math.min(...fromSlots) : undefined;
+  }
+
+  async function contextWindow(): Promise<number | undefined> {
+    if (!window || Date.now() - window.readAt > WINDOW_REFRESH_MS) {
+      const value = readWindow();
+      window = { value, readAt: Date.now() };
+      // A failed read is not remembered: the next prompt asks again.
+      value.catch(forgetWindow);
+    }
+    return window.value;
+  }
+
+  /** GETs a llama-server extension; `undefined` when this server does not have it. */
+  async function getExtension<T>(path: string): Promise<T | undefined> {
+    let response: Response;
+    try {
+      response = await fetchImplementation(`${origin}${path}`, { headers: authorization, signal: AbortSignal.timeout(settings.timeoutMs) });
+    } catch (error) {
+      throw new LlmError(isTimeout(error) ? 'llm_timeout' : 'llm_unavailable', { cause: error });
+    }
+    const text = await response.text().catch(() => '');
+    if (!response.ok) {
+      const code = codeForStatus(response.status, text);
+      if (code === 'llm_unauthorized' || code === 'llm_loading') throw new LlmError(code);
+      return undefined;
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      return undefined;
+    }
+  }
+
   async function countPromptTokens(messages: ChatMessage[]): Promise<number> {
     if (!templateMissing && !tokenizerMissing) {
       const rendered = await postExtension<{ prompt?: unknown }>('/apply-template', { messages });
@@ -99,10 +166,12 @@ export function createChatModel(settings: Config['llm'], options: { fetch?: type
     try {
       response = await fetchImplementation(`${origin}/health`, { headers: authorization, signal: AbortSignal.timeout(Math.min(settings.timeoutMs, HEALTH_TIMEOUT_MS)) });
     } catch (error) {
+      forgetWindow();
       return { status: 'unavailable', detail: `${origin}/health: ${describe(error)}` };
     }
     const text = await response.text().catch(() => '');
     if (response.ok) return { status: 'ready', detail: 'model loaded' };
+    forgetWindow();
     if (response.status === 503) return { status: 'loading', detail: 'model loading' };
     // Some OpenAI-compatible servers have no /health; the chat request itself will tell.
     if (response.status === 404) return { status: 'ready', detail: 'no /health endpoint; assuming ready' };
@@ -154,7 +223,12 @@ export function createChatModel(settings: Config['llm'], options: { fetch?: type
       }
     } catch (error) {
       if (stalled) throw new LlmError('llm_timeout', { cause: error });
-      if (!callerSignal?.aborted) throw toLlmError(error, phase);
+      if (!callerSignal?.aborted) {
+        const failure = toLlmError(error, phase);
+        // Down, loading, cut off or refusing for length: maybe restarted with another window.
+        if (failure.code !== 'llm_error' && failure.code !== 'llm_unauthorized') forgetWindow();
+        throw failure;
+      }
     } finally {
       clearTimeout(stallTimer);
       callerSignal?.removeEventListener('abort', abortUpstream);
@@ -171,7 +245,34 @@ export function createChatModel(settings: Config['llm'], options: { fetch?: type
     yield { type: 'done', finishReason, usage };
   }
 
-  return { stream, health, countTokens, countPromptTokens };
+  return { stream, health, countTokens, countTokensEach, countPromptTokens, contextWindow };
+}
+
+/**
+ * Splits the tokens of `texts.join('\n')` (llama-server's `with_pieces` answer) back into one
+ * count per text: a token belongs to the text its first byte falls in. Without pieces (an
+ * older server), the total is shared out in proportion to each text's bytes, rounded up.
+ */
+export function splitTokenCounts(texts: string[], tokens: unknown[]): number[] {
+  const sizes = texts.map((text) => utf8.encode(text).length);
+  const counts = texts.map(() => 0);
+  const withPieces = tokens.every((token) => typeof token === 'object' && token !== null && 'piece' in token);
+  if (!withPieces) {
+    const totalBytes = sizes.reduce((sum, size) => sum + size + 1, 0);
+    return sizes.map((size) => Math.ceil((tokens.length * (size + 1)) / totalBytes));
+  }
+  // Where each text ends in the joined bytes (its newline included).
+  const ends: number[] = [];
+  let end = 0;
+  for (const size of sizes) ends.push((end += size + 1));
+  let offset = 0;
+  let index = 0;
+  for (const token of tokens as Array<{ piece: unknown }>) {
+    while (index < ends.length - 1 && offset >= ends[index]!) index++;
+    counts[index]!++;
+    offset += typeof token.piece === 'string' ? utf8.encode(token.piece).length : Array.isArray(token.piece) ? token.piece.length : 1;
+  }
+  return counts;
 }
 
 function isTimeout(error: unknown): boolean {

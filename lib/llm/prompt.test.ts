@@ -4,8 +4,9 @@ import { buildChatPrompt, HISTORY_MESSAGE_MAX_CHARS, INSUFFICIENT_MESSAGE } from
 import type { ChatMessage } from './types.ts';
 
 /** A counter with the fake server's rules: one token per word, chatml markers included. */
+const countWords = (text: string) => text.split(/\s+/).filter(Boolean).length;
 const wordCounter = {
-  countTokens: async (text: string) => text.split(/\s+/).filter(Boolean).length,
+  countTokensEach: async (texts: string[]) => texts.map(countWords),
   countPromptTokens: async (messages: ChatMessage[]) =>
     messages.map((message) => `<|im_start|>${message.role}\n${message.content}<|im_end|>\n`).join('').concat('<|im_start|>assistant\n').split(/\s+/).filter(Boolean).length,
 };

@@ -22,7 +22,7 @@ export interface PromptInput {
 }
 
 export interface PromptBudget {
-  /** The per-slot window: llama-server's `--ctx-size` divided by `--parallel`. */
+  /** The window of one answer: the server's real per-slot context, capped by LLM_CONTEXT_TOKENS (see {@link resolveContextTokens}). */
   contextTokens: number;
   /** Room kept for the answer. */
   maxTokens: number;
@@ -44,6 +44,19 @@ export interface ChatPrompt {
   truncatedChunk: boolean;
 }
 
+/** The window assumed when neither the server nor LLM_CONTEXT_TOKENS says (a server without `/props`). */
+export const FALLBACK_CONTEXT_TOKENS = 4096;
+
+/**
+ * The window a prompt must fit: the model's real one (llama-server's per-slot `n_ctx`, the
+ * embedded context) capped by `upperBound` (LLM_CONTEXT_TOKENS) when the operator set one.
+ */
+export async function resolveContextTokens(model: Pick<ChatModel, 'contextWindow'>, upperBound: number | undefined): Promise<number> {
+  const real = await model.contextWindow();
+  if (real === undefined) return upperBound ?? FALLBACK_CONTEXT_TOKENS;
+  return upperBound === undefined ? real : Math.min(real, upperBound);
+}
+
 /**
  * Builds the RAG prompt: a system message with the rules and the numbered context, the most
  * recent history, then the question. It fits `contextTokens - answerTokens`, counted by
@@ -52,7 +65,7 @@ export interface ChatPrompt {
  * chunk short. Throws `AppError` `message_too_long` when the question leaves no room for
  * even the beginning of one chunk.
  */
-export async function buildChatPrompt(input: PromptInput, budget: PromptBudget, counter: Pick<ChatModel, 'countTokens' | 'countPromptTokens'>): Promise<ChatPrompt> {
+export async function buildChatPrompt(input: PromptInput, budget: PromptBudget, counter: Pick<ChatModel, 'countTokensEach' | 'countPromptTokens'>): Promise<ChatPrompt> {
   // A misconfigured LLM_MAX_TOKENS (≥ the window) would otherwise leave no room for any prompt.
   const answerTokens = Math.max(1, Math.min(budget.maxTokens, Math.floor(budget.contextTokens / 2)));
   // llama-server refuses a prompt of n_ctx tokens or more, so the prompt must stay strictly below.
@@ -74,12 +87,11 @@ export async function buildChatPrompt(input: PromptInput, budget: PromptBudget, 
   let messages = compose();
   let promptTokens = await counter.countPromptTokens(messages);
   if (promptTokens > promptBudget) {
-    // Sizes of what can be dropped, to drop enough at once instead of one per round trip.
-    // One at a time: llama-server has few HTTP threads, and they are shared with the streams.
-    const chunkTokens: number[] = [];
-    for (const line of contextLines) chunkTokens.push(await counter.countTokens(line));
-    const historyTokens: number[] = [];
-    for (const message of history) historyTokens.push(await counter.countTokens(message.content));
+    // Sizes of what can be dropped, to drop enough at once; all counted in one request
+    // (llama-server has few HTTP threads, shared with the streams).
+    const sizes = await counter.countTokensEach([...contextLines, ...history.map((message) => message.content)]);
+    const chunkTokens = sizes.slice(0, contextLines.length);
+    const historyTokens = sizes.slice(contextLines.length);
     while (promptTokens > promptBudget) {
       const excess = promptTokens - promptBudget;
       let freed = 0;

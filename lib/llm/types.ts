@@ -46,6 +46,16 @@ export interface ChatModel {
   /** Tokens of `text` in the model's vocabulary, without special tokens; never an undercount. */
   countTokens(text: string): Promise<number>;
   /**
+   * Tokens of each text, in one round trip where the model is remote (the prompt builder
+   * sizes every chunk of an overflowing context at once); never an undercount in total.
+   */
+  countTokensEach(texts: string[]): Promise<number[]>;
+  /**
+   * The real window of one answer (prompt + answer), in tokens: llama-server's per-slot
+   * `n_ctx`, the embedded context's size; `undefined` when the server does not say.
+   */
+  contextWindow(): Promise<number | undefined>;
+  /**
    * Tokens of the whole prompt as the server will feed it to the model: chat template,
    * special tokens and the assistant turn header included; never an undercount.
    */
