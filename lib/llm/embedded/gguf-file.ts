@@ -1,4 +1,5 @@
 import { open, stat } from 'node:fs/promises';
+import { readGgufFileInfo } from 'node-llama-cpp';
 
 /** Every GGUF file starts with these four bytes. */
 const GGUF_MAGIC = 'GGUF';
@@ -33,4 +34,9 @@ export async function checkGgufFile(path: string, variable: string): Promise<voi
   } finally {
     await handle.close();
   }
+  // The header and metadata, parsed in JavaScript: a corrupt file fails here in milliseconds,
+  // not after llama.cpp's binary check (tens of seconds on a busy machine).
+  await readGgufFileInfo(path, { readTensorInfo: false, sourceType: 'filesystem', logWarnings: false }).catch((error: unknown) => {
+    throw new ModelFileError(`${variable}=${path}: a corrupt GGUF file, llama.cpp cannot load it (${error instanceof Error ? error.message : String(error)})`, { cause: error });
+  });
 }
