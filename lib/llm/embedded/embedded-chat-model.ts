@@ -10,7 +10,7 @@ import { defaultThreadCount } from './thread-count.ts';
 export interface EmbeddedChatSettings {
   temperature: number;
   maxTokens: number;
-  /** Upper bound on each sequence's window; the model's training context caps it too. */
+  /** Each sequence's window (default 4096); the model's training context caps it. */
   contextTokens?: number;
   threads: number;
   parallel: number;
@@ -38,6 +38,13 @@ interface LoadedModel {
   chatWrapper: ChatWrapper;
   pool: ReturnType<typeof createSequencePool<LlamaChat>>;
 }
+
+/**
+ * Each sequence's window when LLM_CONTEXT_TOKENS is unset: a RAG prompt of a few chunks and
+ * an answer fit, and the KV cache stays moderate (Qwen2.5 1.5B, f16: 28 KB a token, ~235 MB for 2 × 4096;
+ * its full 32768-token training context would take ~940 MB a sequence).
+ */
+const DEFAULT_CONTEXT_TOKENS = 4096;
 
 /** node-llama-cpp's stop reasons in the OpenAI words the protocol uses. */
 const FINISH_REASONS: Record<string, string> = { eogToken: 'stop', stopGenerationTrigger: 'stop', customStopTrigger: 'stop', maxTokens: 'length', abort: 'cancelled' };
@@ -95,7 +102,7 @@ export function createEmbeddedChatModel(settings: EmbeddedChatSettings, options:
       },
     });
     // llama.cpp does not cap a sequence at the training context by itself (llama-server does).
-    const contextSize = Math.min(settings.contextTokens ?? model.trainContextSize, model.trainContextSize);
+    const contextSize = Math.min(settings.contextTokens ?? DEFAULT_CONTEXT_TOKENS, model.trainContextSize);
     const context = await model.createContext({ contextSize, sequences: settings.parallel, threads });
     const chatWrapper = resolveChatWrapper(model);
     const chats = Array.from({ length: settings.parallel }, () => new LlamaChat({ contextSequence: context.getSequence(), chatWrapper }));
