@@ -31,6 +31,21 @@ describe('loadConfig', () => {
     expect(loadConfig({ HF_FILENAME: 'gemma.gguf', LLM_MODEL: 'other' }).llm.model).toBe('other');
   });
 
+  it('uses the embedded chat runtime unless LLM_BASE_URL is set, with the default model from the hub', () => {
+    const config = loadConfig({});
+    expect(config.llm.baseURL).toBeUndefined();
+    expect(config.llm.contextTokens).toBeUndefined();
+    expect(config.llm.embedded).toMatchObject({ modelFile: undefined, modelsDir: './models', offline: false, threads: 0, parallel: 2, queueLimit: 8 });
+    expect(config.llm.embedded.hub).toEqual({ endpoint: 'https://huggingface.co', repoId: 'bartowski/Qwen2.5-1.5B-Instruct-GGUF', filename: 'Qwen2.5-1.5B-Instruct-Q4_K_M.gguf', revision: 'main', token: undefined });
+    expect(loadConfig({ LLM_BASE_URL: 'http://127.0.0.1:8081/v1', LLM_CONTEXT_TOKENS: '2048' }).llm).toMatchObject({ baseURL: 'http://127.0.0.1:8081/v1', contextTokens: 2048 });
+  });
+
+  it("takes a hub model of one's own only with both HF_REPO_ID and HF_FILENAME", () => {
+    const config = loadConfig({ HF_REPO_ID: 'org/repo', HF_FILENAME: 'model.gguf', HF_REVISION: 'v1', HF_TOKEN: 'secret', HF_ENDPOINT: 'http://127.0.0.1:9/' });
+    expect(config.llm.embedded.hub).toEqual({ endpoint: 'http://127.0.0.1:9', repoId: 'org/repo', filename: 'model.gguf', revision: 'v1', token: 'secret' });
+    expect(() => loadConfig({ HF_REPO_ID: 'org/repo' })).toThrow(/HF_FILENAME: required with HF_REPO_ID/);
+  });
+
   it('names every bad variable in one error', () => {
     let error: unknown;
     try {
