@@ -1,7 +1,8 @@
 // `npm start` without LLM_BASE_URL, as a real process: the embedded chat model from
 // LLM_MODEL_FILE or from a hub (a stand-in served by this test on 127.0.0.1), and what the
 // user sees when the model is missing, corrupt or cannot be downloaded.
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { connectChatSocket } from '../../functions/ws-chat/chat-socket-client.ts
 import { fixtureChatModel } from '../support/chat-model-fixture.ts';
 import { freePort, startServiceProcess, stopServiceProcess, waitUntil } from '../support/service-process.ts';
 import { startStandInHub } from '../support/stand-in-hub.ts';
+import { PROJECT_ROOT, testEmbeddingModel } from '../support/test-environment.ts';
 
 /** Start-up reads the embedding model and loads llama.cpp: generous on a loaded 2-core machine. */
 const START_TIMEOUT_MS = 90_000;
@@ -143,6 +145,33 @@ describe('npm start downloading the chat model on first start', () => {
     } finally {
       await stopServiceProcess(service.child);
       await hub.close();
+    }
+  });
+});
+
+describe('FUNCTIONS=ws-chat alone (one process per function) on the embedded runtime', () => {
+  it('loads the model in that process and answers from the shared knowledge base', async () => {
+    const { port, variables } = await environment('ws-chat-only', { FUNCTIONS: 'ws-chat', LLM_MODEL_FILE: fixtureChatModel() });
+    // The knowledge base is filled beforehand, as the add-document process would.
+    const folder = path.join(scratch, 'ws-chat-only', 'docs');
+    await mkdir(folder, { recursive: true });
+    await writeFile(path.join(folder, 'garden.md'), 'The little garden grows beans and tomatoes in the summer sun.\n');
+    await new Promise<void>((resolve, reject) =>
+      execFile(path.join(PROJECT_ROOT, 'node_modules/.bin/tsx'), ['scripts/ingest.ts', folder], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: variables.DATA_DIR, EMBEDDING_MODEL: testEmbeddingModel() } }, (error, _stdout, stderr) =>
+        error ? reject(new Error(`ingest failed: ${stderr}`)) : resolve(),
+      ),
+    );
+    const service = startServiceProcess(variables);
+    try {
+      await waitUntil(async () => (await readiness(port)).status === 200, START_TIMEOUT_MS, '/readyz 200');
+      expect((await fetch(`http://127.0.0.1:${port}/api/v1/knowledge/search`, { method: 'POST', body: '{}' })).status).toBe(404);
+      const socket = await connectChatSocket(`ws://127.0.0.1:${port}/ws/llm`);
+      const frames = await socket.ask({ type: 'chat', message: 'What grows in the little garden in summer?' }, 60_000);
+      await socket.close();
+      expect(frames[0]?.type, JSON.stringify(frames.filter((frame) => frame.type !== 'token'))).toBe('sources');
+      expect(frames.at(-1)).toMatchObject({ type: 'done', finish_reason: expect.stringMatching(/^(stop|length)$/) });
+    } finally {
+      await stopServiceProcess(service.child);
     }
   });
 });
