@@ -55,7 +55,7 @@ describe.each([2, 4])('GET /ws/llm with llama-server --ctx-size 8192 --parallel 
     'reads the real per-slot window and never sends a prompt the server refuses: lowest-ranked chunks are dropped',
     async () => {
       llama = await startLlamaServer({ parallel, ctxSize: 8192 });
-      const environment = { LLM_BASE_URL: llama.baseURL, LLM_API_KEY: llama.apiKey, LLM_MAX_TOKENS: '256', LLM_TIMEOUT_MS: '60000', RAG_TOP_K: '10' };
+      const environment = { LLM_BASE_URL: llama.baseURL, LLM_API_KEY: llama.apiKey, LLM_MAX_TOKENS: '64', LLM_TIMEOUT_MS: '60000', RAG_TOP_K: '10' };
       const counting = countingFetch();
       const chatModel = createChatModel(loadConfig(environment).llm, { fetch: counting.fetchImplementation });
       expect(await chatModel.contextWindow()).toBe(TRAINING_CONTEXT);
