@@ -65,12 +65,18 @@ describe('npm start with no chat model to be had', () => {
     const { port, variables } = await environment('unreachable', { HF_ENDPOINT: unreachableHub });
     const service = startServiceProcess(variables);
     try {
-      await waitUntil(async () => (await readiness(port)).body.error?.details?.llm?.detail?.includes('unavailable') ?? false, START_TIMEOUT_MS, 'llm unavailable in /readyz');
+      await waitUntil(
+        async () => {
+          const details = (await readiness(port)).body.error?.details;
+          return details?.startup === undefined && (details?.llm?.detail?.includes('unavailable') ?? false);
+        },
+        START_TIMEOUT_MS,
+        'the knowledge base up and llm unavailable in /readyz',
+      );
       const { status, body } = await readiness(port);
       expect(status).toBe(503);
       expect(body.error?.message).toMatch(/^llm: unavailable: .*download failed/);
       expect(service.output()).toContain('chat unavailable: no chat model');
-      await waitUntil(async () => (await readiness(port)).body.error?.details?.startup === undefined, START_TIMEOUT_MS, 'the knowledge base');
       const added = await fetch(`http://127.0.0.1:${port}/api/v1/knowledge/add-document`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
