@@ -3,7 +3,7 @@
 // (the reference evaluation set's 16 documents), the same model and the same PostgreSQL, in
 // one interleaved run: ingestion throughput, search p50, evidence@3 on the set's questions.
 //
-//   npm run bench:peers -- [--rounds 3]      (installs bench/peers' own packages first)
+//   npm run bench:peers -- [--rounds 3] [--no-warmup]   (installs bench/peers' own packages first)
 //
 // Database: BENCH_DATABASE_URL, or the project's test server in PG_TEST_DB (default
 // local_rag_bench). Results: bench/results/peers.md.
@@ -25,6 +25,8 @@ const SET_FILE = path.join(PROJECT_ROOT, 'bench/eval/sets/reference/reference.js
 const argv = process.argv.slice(2);
 const parsed = parseArguments(argv);
 const rounds = integerArgument(parsed, 'rounds', 3);
+// Every side is already warmed by one embedding when it opens; the warm-up round adds JIT and caches.
+const warmupRounds = parsed.has('no-warmup') ? 0 : 1;
 const config = benchConfig();
 const set = await loadEvalSet(SET_FILE);
 // Follow-ups need the chat's two-turn retrieval, which the peer has no counterpart for.
@@ -68,8 +70,9 @@ try {
   const names = Object.keys(sides) as Side[];
   const ingestMs: Record<Side, number[]> = { 'local-rag': [], langchain: [], raw: [] };
   const chunkCounts = {} as Record<Side, number>;
-  // Round 0 warms caches and JIT; each round rotates the order so load bursts hit every side.
-  for (let round = 0; round <= rounds; round++) {
+  // Round 0 (unless --no-warmup) warms caches and JIT; each round rotates the order so load
+  // bursts hit every side.
+  for (let round = 1 - warmupRounds; round <= rounds; round++) {
     for (let offset = 0; offset < names.length; offset++) {
       const name = names[(round + offset) % names.length]!;
       const result = await sides[name]();
@@ -121,7 +124,7 @@ try {
       ],
     ),
     '',
-    `One process, interleaved: ${rounds} timed rounds after a warm-up round, each ingesting the whole corpus once per side in a rotating order; then every question once per searcher, rotating, top ${TOP_K}. local-rag = \`POST /api/v1/knowledge/add-document\` per document through the composed app; raw = transformers.js \`pipeline('feature-extraction')\` over local-rag's chunk texts, no database (the floor).`,
+    `One process, interleaved: ${rounds} timed rounds${warmupRounds ? ' after a warm-up round' : ' (no warm-up round)'}, each ingesting the whole corpus once per side in a rotating order; then every question once per searcher, rotating, top ${TOP_K}. local-rag = \`POST /api/v1/knowledge/add-document\` per document through the composed app; raw = transformers.js \`pipeline('feature-extraction')\` over local-rag's chunk texts, no database (the floor).`,
     '',
     markdownTable(
       ['side', 'chunks', 'ingest KiB/s (median)', 'rounds (ms)'],
