@@ -4,6 +4,9 @@ import type { Log } from '../log.ts';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 
+const SWITCHING_PROTOCOLS = 101;
+const HANDED_OVER_UPGRADE_STATUS = 200;
+
 /** A caller's id is kept when it is short and plain (safe in a log line and a header). */
 const ACCEPTED_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -42,10 +45,13 @@ export function requestLog(options: { log?: Log }): MiddlewareHandler {
         }
       }
       const route = routePath(context, -1);
+      // Node's adapter answers a WebSocket upgrade it takes over with an empty 200 and writes the
+      // 101 itself; Deno returns the 101. Both are logged as what the client saw: 101.
+      const upgraded = context.req.header('upgrade')?.toLowerCase() === 'websocket' && context.res.status === HANDED_OVER_UPGRADE_STATUS && context.res.body === null;
       const fields = {
         method: context.req.method,
         route: route === '*' || route === '/*' ? '(no route)' : route,
-        status: context.res.status,
+        status: upgraded ? SWITCHING_PROTOCOLS : context.res.status,
         ms: Math.round((performance.now() - started) * 10) / 10,
         request_id: requestId,
       };

@@ -39,7 +39,10 @@ afterAll(async () => {
 });
 
 /** The whole service (every function) on 127.0.0.1 with `environment`, as `npm start` serves it. */
+const logLines: Array<{ message: string; fields: Record<string, unknown> }> = [];
+
 async function serve(environment: Record<string, string> = {}) {
+  logLines.length = 0;
   const config = testConfig({ FUNCTIONS: 'all', LLM_BASE_URL: fake.baseURL, ...environment });
   const app = createApp({
     config,
@@ -47,6 +50,7 @@ async function serve(environment: Record<string, string> = {}) {
     readiness: async () => ({ ready: true, checks: {} }),
     chat: { chatModel: createChatModel(config.llm), thresholds: PERMISSIVE_THRESHOLDS, upgradeWebSocket: nodeUpgradeWebSocket },
     clientAddress: nodeClientAddress,
+    log: (_level, message, fields = {}) => logLines.push({ message, fields }),
   });
   const server = await listenNode(app, { port: 0, host: '127.0.0.1', maxFrameBytes: config.chat.maxFrameBytes, pingIntervalMs: config.chat.pingIntervalMs });
   servers.push(server);
@@ -84,6 +88,10 @@ describe(`chat socket security on ${databaseLane()} PostgreSQL`, () => {
       expect(await askSources(browserLike)).toContain(PRIVATE_DOCUMENT.source);
       const programmatic = await connect(url, { headers: { Authorization: `Bearer ${WRITE_KEY}` } });
       expect(await askSources(programmatic)).toContain(PRIVATE_DOCUMENT.source);
+      // The access log shows each upgrade as the client saw it, and never the key.
+      const upgrades = logLines.filter((line) => line.message === 'request' && line.fields.route === '/ws/llm').map((line) => line.fields.status);
+      expect(upgrades).toEqual([401, 401, 101, 101]);
+      expect(JSON.stringify(logLines)).not.toContain(READ_KEY);
     });
   });
 
