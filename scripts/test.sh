@@ -98,7 +98,7 @@ if has_lane browser; then
   run_step "browser tests (chromium)" run_vitest --project browser
 fi
 if has_lane eval; then
-  run_step "retrieval evaluation gate, $EMBEDDING_MODEL (hybrid evidence@3 >= $EVAL_MIN_EVIDENCE_AT_3)" \
+  run_step "retrieval evaluation gate, ${EMBEDDING_MODEL:-the default model} (hybrid evidence@3 >= $EVAL_MIN_EVIDENCE_AT_3)" \
     npx tsx scripts/eval.ts bench/eval/sets/reference/reference.json --min-evidence-at-3 "$EVAL_MIN_EVIDENCE_AT_3"
   # The real default model, prepared by the models lane; in CI its absence is a failure.
   real_eval() {
