@@ -20,7 +20,9 @@ export const FIXTURE_MODEL = '../shared/fixtures/models/glove-static-384d';
 export function benchConfig(overrides: Record<string, string> = {}): Config {
   const names = ['EMBEDDING_MODEL', 'EMBEDDING_DIM', 'EMBEDDING_DTYPE', 'EMBEDDING_THREADS', 'EMBEDDING_BATCH_SIZE', 'MODELS_DIR', 'HF_HUB_OFFLINE', 'CHUNK_MAX_TOKENS', 'CHUNK_OVERLAP_SENTENCES'];
   const environment = Object.fromEntries(names.map((name) => [name, process.env[name]]));
-  const config = loadConfig({ ...environment, EMBEDDING_MODEL: benchModelSetting(), LOG_LEVEL: 'silent', ...overrides });
+  // A benchmark is one client sending as fast as it can: the per-client rate limit (a policy
+  // against floods, 600/min by default) would measure 429s, so it is off unless asked for.
+  const config = loadConfig({ ...environment, EMBEDDING_MODEL: benchModelSetting(), LOG_LEVEL: 'silent', RATE_LIMIT_REQUESTS: '0', ...overrides });
   return { ...config, embedding: { ...config.embedding, model: resolveModel(config.embedding.model) } };
 }
 
