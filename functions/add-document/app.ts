@@ -7,7 +7,7 @@ import { rateLimit, type RateLimiter } from '../../lib/http/rate-limit.ts';
 import { addDocumentToKnowledgeBase, type KnowledgeDependencies } from '../../lib/knowledge/knowledge-base.ts';
 import type { KnowledgeStore } from '../../lib/knowledge/types.ts';
 import { openApiApp } from '../../lib/http/openapi-app.ts';
-import { addDocumentRoute, deleteDocumentRoute } from './route.ts';
+import { addDocumentRoute, deleteDocumentBySourceRoute, deleteDocumentRoute } from './route.ts';
 
 export interface AddDocumentAppDependencies {
   /** Resolves the store and embedder; throws a 503 AppError until the service is ready. */
@@ -29,6 +29,8 @@ export function createAddDocumentApp(dependencies: AddDocumentAppDependencies): 
   const writer = requireKey({ keys: dependencies.keys, access: 'write' });
   app.use(addDocumentRoute.getRoutingPath(), writer, rateLimit(dependencies.rateLimit), requireJson(), limitBody({ maxBytes: dependencies.maxDocumentBytes * JSON_ESCAPE_GROWTH + ENVELOPE_BYTES, message: tooLarge }));
   app.use(deleteDocumentRoute.getRoutingPath(), writer);
+  // This path also lists documents (GET, the search function): only its DELETE needs the write key.
+  app.on('DELETE', deleteDocumentBySourceRoute.getRoutingPath(), writer);
 
   app.openapi(addDocumentRoute, async (context) => {
     const body = context.req.valid('json');
@@ -38,10 +40,16 @@ export function createAddDocumentApp(dependencies: AddDocumentAppDependencies): 
     return result.status === 'created' ? context.json(response, 201) : context.json(response, 200);
   });
 
-  app.openapi(deleteDocumentRoute, async (context) => {
-    const { source } = context.req.valid('param');
+  const deleteSource = async (source: string) => {
     const store: KnowledgeStore = dependencies.knowledge().store;
     if (!(await store.deleteDocument(source))) throw new AppError(404, 'document_not_found', `no document with source ${JSON.stringify(source)}`);
+  };
+  app.openapi(deleteDocumentRoute, async (context) => {
+    await deleteSource(context.req.valid('param').source);
+    return context.body(null, 204);
+  });
+  app.openapi(deleteDocumentBySourceRoute, async (context) => {
+    await deleteSource(context.req.valid('query').source);
     return context.body(null, 204);
   });
   return app;

@@ -2,11 +2,20 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { errorResponses } from '../../lib/http/error-response.ts';
 import { MetadataSchema, nonBlankString } from '../../lib/http/text-schemas.ts';
 
+/** Longest source name, in UTF-16 code units. */
+export const MAX_SOURCE_LENGTH = 1024;
+
+// C0 controls, DEL and C1 controls: invisible in logs and lists, and a newline forges lines.
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
 export const AddDocumentBodySchema = z
   .object({
     source: nonBlankString()
-      .refine((value) => value.length <= 1024, 'must be at most 1024 characters')
-      .openapi({ description: 'Stable name of the document (file path, URL, title). Adding the same source again replaces it.', example: 'README' }),
+      .refine((value) => value.length <= MAX_SOURCE_LENGTH, `must be at most ${MAX_SOURCE_LENGTH} characters`)
+      // A URL path segment `.` or `..` is removed by every client: such a source could never be deleted by path.
+      .refine((value) => value !== '.' && value !== '..', 'must not be "." or ".."')
+      .refine((value) => !CONTROL_CHARACTER.test(value), 'must not contain control characters (U+0000–U+001F, U+007F–U+009F)')
+      .openapi({ description: 'Stable name of the document (file path, URL, title). Adding the same source again replaces it. Not `.` or `..`, no control characters.', example: 'README' }),
     content: nonBlankString().openapi({ description: 'Plain text or Markdown.', example: 'local-rag answers questions from your own documents.' }),
     metadata: MetadataSchema.optional().openapi({ description: 'Any JSON object; search can filter on it (jsonb containment).' }),
   })
@@ -51,5 +60,21 @@ export const deleteDocumentRoute = createRoute({
   responses: {
     204: { description: 'Deleted' },
     ...errorResponses(401, 403, 404, 421, 503),
+  },
+});
+
+export const deleteDocumentBySourceRoute = createRoute({
+  method: 'delete',
+  path: '/api/v1/knowledge/documents',
+  operationId: 'deleteDocumentBySource',
+  tags: ['knowledge'],
+  summary: 'Delete a document and its chunks, named in the query',
+  description:
+    'The same as `DELETE /api/v1/knowledge/documents/{source}` for any stored source, including names a URL path cannot carry (`.`, `..`, sources stored before those were refused): a query string is never dot-segment normalised.',
+  security: [{ bearer: [] }],
+  request: { query: z.object({ source: z.string().min(1).openapi({ param: { name: 'source', in: 'query' }, example: 'docs/guide.md' }) }) },
+  responses: {
+    204: { description: 'Deleted' },
+    ...errorResponses(400, 401, 404, 503),
   },
 });

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEmbedder } from '../embeddings/load-embedder.ts';
 import type { Embedder, TokenCounter } from '../knowledge/types.ts';
-import { chunkText, type TextChunk } from './chunk-text.ts';
+import { expectNoTextLost, expectWithinBudget } from '../../tests/support/chunk-assertions.ts';
+import { chunkText } from './chunk-text.ts';
 
 /** BERT-like: a word, a CJK character or a punctuation mark is one token. */
 const wordCounter: TokenCounter = {
@@ -13,35 +14,6 @@ const wordCounter: TokenCounter = {
 const characterCounter: TokenCounter = { countTokens: (text) => Math.ceil(text.replace(/\s/g, '').length / 3) };
 
 const nonSpace = (text: string) => text.replace(/\s/g, '');
-
-/**
- * Every non-whitespace character of `input` appears in the chunks, in order: some placement
- * of the chunks, each starting no later than where the previous ones reached (overlap
- * allowed, no gap), covers the whole text. Tracks every reachable end, so repeated text
- * cannot fool it.
- */
-function expectNoTextLost(input: string, chunks: TextChunk[]): void {
-  const source = nonSpace(input);
-  let reached = new Set([0]);
-  for (const chunk of chunks) {
-    const piece = nonSpace(chunk.content);
-    const next = new Set<number>();
-    const furthest = Math.max(...reached);
-    for (let start = source.indexOf(piece); start !== -1 && start <= furthest; start = source.indexOf(piece, start + 1)) {
-      for (const end of reached) if (start <= end && start + piece.length >= end) next.add(start + piece.length);
-    }
-    expect(next.size, `chunk cannot be placed after the ones before it: ${chunk.content.slice(0, 80)}`).toBeGreaterThan(0);
-    reached = next;
-  }
-  expect([...reached]).toContain(source.length);
-}
-
-function expectWithinBudget(chunks: TextChunk[], counter: TokenCounter, maxTokens: number): void {
-  for (const chunk of chunks) {
-    expect(chunk.tokenCount).toBe(counter.countTokens(chunk.content));
-    expect(chunk.tokenCount).toBeLessThanOrEqual(maxTokens);
-  }
-}
 
 const englishSentences = [
   'Dr. Smith opened the clinic at 9 a.m. on Monday.',

@@ -1,6 +1,6 @@
 import type { TokenCounter } from '../knowledge/types.ts';
 import { splitLongText } from './split-long.ts';
-import { splitUnits, type Unit } from './split-units.ts';
+import { iterateUnits, type Unit } from './split-units.ts';
 
 export interface ChunkTextOptions {
   /** Counts tokens the way the embedding model does (without its special tokens). */
@@ -58,61 +58,79 @@ function createMeasurer(counter: TokenCounter): Measurer {
 }
 
 /**
+ * A chunk's text is at most this many characters per token of its budget. Tokenizers count
+ * an unknown word as one token however long it is, so without this a 1 MB "word" would be
+ * one 1 MB chunk; prose stays far below it (about 4–6 characters a token).
+ */
+export const MAX_CHARACTERS_PER_TOKEN = 16;
+
+/**
  * Splits a document into chunks of whole sentences that each fit `maxTokens` as the model
  * counts the chunk's final text. Sentences come from Intl.Segmenter (English, Chinese and
  * other scripts); a markdown heading starts a new section and stays with the text after it;
  * blank lines and code lines are boundaries; consecutive chunks of a section share
  * `overlapSentences` sentences. A sentence longer than the budget is split on word, then
  * character, boundaries, so no text is ever dropped. Whitespace-only input gives `[]`.
+ * Time is linear in the text's length (see {@link iterateChunks}).
  */
 export function chunkText(text: string, options: ChunkTextOptions): TextChunk[] {
+  return Array.from(iterateChunks(text, options));
+}
+
+/**
+ * {@link chunkText}, one chunk at a time: the work between two chunks is bounded by the
+ * window, not by the document, so a caller can give the event loop a turn between them.
+ */
+export function* iterateChunks(text: string, options: ChunkTextOptions): Generator<TextChunk> {
   const counter = options.tokenCounter;
   const budget = Math.max(1, Math.floor(options.maxTokens));
+  const limits: Limits = { budget, maxCharacters: budget * MAX_CHARACTERS_PER_TOKEN };
   const overlap = Math.max(0, Math.floor(options.overlapSentences));
   const measure = createMeasurer(counter);
-  const units = splitUnits(text).flatMap((unit) => fitUnit(unit, budget, counter, measure));
-  const chunks: TextChunk[] = [];
-  const emit = (members: CountedUnit[], measured = measure.members(members)) => {
+  const units = unitQueue(fittedUnits(text, limits, counter, measure));
+  const chunk = (members: CountedUnit[], measured = measure.members(members)): TextChunk => {
     const content = render(members);
-    chunks.push(measured.ids ? { content, tokenCount: measured.tokens, tokenIds: measured.ids } : { content, tokenCount: measured.tokens });
+    return measured.ids ? { content, tokenCount: measured.tokens, tokenIds: measured.ids } : { content, tokenCount: measured.tokens };
   };
+  const fits = (tokens: number, characters: number) => tokens <= limits.budget && characters <= limits.maxCharacters;
 
   let carry: CountedUnit[] = [];
-  let index = 0;
-  while (index < units.length) {
+  while (units.peek()) {
     const headings: CountedUnit[] = [];
-    while (index < units.length && units[index]!.heading) headings.push(units[index++]!);
+    while (units.peek()?.heading) headings.push(units.take());
     if (headings.length > 0) carry = [];
-    if (index === units.length) {
+    if (!units.peek()) {
       // Headings with no text after them: nothing to keep them with.
-      emitHeadingsAlone(headings, budget, measure, emit);
+      yield* headingsAlone(headings, limits, measure, chunk);
       break;
     }
-    if (headings.length > 0 && !makeRoomAfterHeadings(units, index, headings, budget, counter, measure)) {
-      emitHeadingsAlone(headings, budget, measure, emit);
+    if (headings.length > 0 && !makeRoomAfterHeadings(units, headings, limits, counter, measure)) {
+      yield* headingsAlone(headings, limits, measure, chunk);
       headings.length = 0;
     }
 
     // Overlap from the previous chunk, oldest sentences dropped first until the next one fits.
     const shared = carry.slice(carry.length - Math.min(overlap, carry.length));
-    while (shared.length > 0 && sumTokens(shared) + units[index]!.tokens > budget) shared.shift();
+    const first = units.peek()!;
+    while (shared.length > 0 && !fits(sumTokens(shared) + first.tokens, sumCharacters(shared) + sizeOf(first))) shared.shift();
     const body = [...shared];
-    let estimate = sumTokens(headings) + sumTokens(shared);
+    let tokens = sumTokens(headings) + sumTokens(shared);
+    let characters = sumCharacters(headings) + sumCharacters(shared);
     let fresh = 0;
-    while (index < units.length && !units[index]!.heading && (fresh === 0 || estimate + units[index]!.tokens <= budget)) {
-      estimate += units[index]!.tokens;
-      body.push(units[index++]!);
+    for (let next = units.peek(); next && !next.heading && (fresh === 0 || fits(tokens + next.tokens, characters + sizeOf(next))); next = units.peek()) {
+      tokens += next.tokens;
+      characters += sizeOf(next);
+      body.push(units.take());
       fresh++;
     }
 
     // Word pieces can differ at the joins: only the count of the final text decides.
     let members = [...headings, ...body];
     let measured = measure.members(members);
-    while (members.length > 1 && measured.tokens > budget) {
+    while (members.length > 1 && !fits(measured.tokens, render(members).length)) {
       if (fresh > 1) {
-        body.pop();
+        units.putBack(body.pop()!);
         fresh--;
-        index--;
       } else if (body.length > 1) {
         body.shift();
       } else {
@@ -121,22 +139,70 @@ export function chunkText(text: string, options: ChunkTextOptions): TextChunk[] 
       members = [...headings, ...body];
       measured = measure.members(members);
     }
-    emit(members, measured);
+    yield chunk(members, measured);
     carry = body;
   }
-  return chunks;
+}
+
+/** The limits every chunk and unit keeps to. */
+interface Limits {
+  budget: number;
+  maxCharacters: number;
+}
+
+/** Units ready for packing: each fits the limits on its own. */
+function* fittedUnits(text: string, limits: Limits, counter: TokenCounter, measure: Measurer): Generator<CountedUnit> {
+  for (const unit of iterateUnits(text)) yield* fitUnit(unit, limits, counter, measure);
+}
+
+/** A lookahead of the unit stream: packing peeks at the next unit, and may put one back or split it. */
+interface UnitQueue {
+  peek(): CountedUnit | undefined;
+  take(): CountedUnit;
+  putBack(unit: CountedUnit): void;
+  /** Replaces the next unit by `replacement` (its pieces). */
+  replaceNext(replacement: CountedUnit[]): void;
+}
+
+function unitQueue(source: Iterator<CountedUnit>): UnitQueue {
+  // Holds only units taken back or split: a few at a time, so shifting it is cheap.
+  const buffer: CountedUnit[] = [];
+  const fill = () => {
+    if (buffer.length > 0) return;
+    const next = source.next();
+    if (!next.done) buffer.push(next.value);
+  };
+  return {
+    peek() {
+      fill();
+      return buffer[0];
+    },
+    take() {
+      fill();
+      return buffer.shift()!;
+    },
+    putBack(unit) {
+      buffer.unshift(unit);
+    },
+    replaceNext(replacement) {
+      fill();
+      buffer.splice(0, 1, ...replacement);
+    },
+  };
 }
 
 /** The unit itself if it fits, else its pieces (the first keeps the unit's joiner and kind). */
-function fitUnit(unit: Unit, budget: number, counter: TokenCounter, measure: Measurer): CountedUnit[] {
+function fitUnit(unit: Unit, limits: Limits, counter: TokenCounter, measure: Measurer): CountedUnit[] {
+  // Too long to be worth tokenizing whole: it is split whatever its count.
+  if (unit.text.length > limits.maxCharacters) return splitUnit(unit, limits, counter);
   const { tokens, ids } = measure.text(unit.text);
-  if (tokens <= budget) return [ids ? { ...unit, tokens, ids } : { ...unit, tokens }];
-  return splitUnit(unit, budget, counter);
+  if (tokens <= limits.budget) return [ids ? { ...unit, tokens, ids } : { ...unit, tokens }];
+  return splitUnit(unit, limits, counter);
 }
 
-/** `unit` as pieces of at most `budget` tokens; the first keeps the unit's joiner and kind. */
-function splitUnit(unit: Unit, budget: number, counter: TokenCounter): CountedUnit[] {
-  return splitLongText(unit.text, budget, counter).map((piece, index) => ({
+/** `unit` as pieces within `limits`; the first keeps the unit's joiner and kind. */
+function splitUnit(unit: Unit, limits: Limits, counter: TokenCounter): CountedUnit[] {
+  return splitLongText(unit.text, limits.budget, counter, limits.maxCharacters).map((piece, index) => ({
     text: piece.text,
     tokens: piece.tokens,
     joiner: index === 0 ? unit.joiner : piece.spaceBefore ? ' ' : '',
@@ -148,28 +214,41 @@ function splitUnit(unit: Unit, budget: number, counter: TokenCounter): CountedUn
  * Makes sure the first unit after a heading fits in one chunk with it, splitting that unit
  * further when needed. False when the headings leave too little room to be worth sharing.
  */
-function makeRoomAfterHeadings(units: CountedUnit[], index: number, headings: CountedUnit[], budget: number, counter: TokenCounter, measure: Measurer): boolean {
+function makeRoomAfterHeadings(units: UnitQueue, headings: CountedUnit[], limits: Limits, counter: TokenCounter, measure: Measurer): boolean {
+  const headingCharacters = sumCharacters(headings);
   for (let attempt = 0; attempt < 4; attempt++) {
-    const count = measure.members([...headings, units[index]!]).tokens;
-    if (count <= budget) return true;
-    const room = units[index]!.tokens - (count - budget) - attempt;
-    if (room < Math.max(4, budget / 4)) return false;
-    units.splice(index, 1, ...splitUnit(units[index]!, room, counter));
+    const next = units.peek()!;
+    const count = measure.members([...headings, next]).tokens;
+    const characters = headingCharacters + sizeOf(next);
+    if (count <= limits.budget && characters <= limits.maxCharacters) return true;
+    const room = next.tokens - Math.max(0, count - limits.budget) - attempt;
+    const characterRoom = limits.maxCharacters - headingCharacters;
+    if (room < Math.max(4, limits.budget / 4) || characterRoom < limits.maxCharacters / 4) return false;
+    units.replaceNext(splitUnit(next, { budget: room, maxCharacters: characterRoom }, counter));
   }
   return false;
 }
 
-function emitHeadingsAlone(headings: CountedUnit[], budget: number, measure: Measurer, emit: (members: CountedUnit[], measured?: Measured) => void): void {
+function* headingsAlone(headings: CountedUnit[], limits: Limits, measure: Measurer, chunk: (members: CountedUnit[], measured?: Measured) => TextChunk): Generator<TextChunk> {
   if (headings.length === 0) return;
   const together = measure.members(headings);
-  if (together.tokens <= budget) emit(headings, together);
-  else for (const heading of headings) emit([heading]);
+  if (together.tokens <= limits.budget && render(headings).length <= limits.maxCharacters) yield chunk(headings, together);
+  else for (const heading of headings) yield chunk([heading]);
 }
 
 function render(members: Unit[]): string {
   return members.map((member, index) => (index === 0 ? member.text : member.joiner + member.text)).join('').trim();
 }
 
+/** A unit's share of a chunk's length: its text and the joiner before it (an upper bound). */
+function sizeOf(member: Unit): number {
+  return member.text.length + member.joiner.length;
+}
+
 function sumTokens(members: CountedUnit[]): number {
   return members.reduce((sum, member) => sum + member.tokens, 0);
+}
+
+function sumCharacters(members: CountedUnit[]): number {
+  return members.reduce((sum, member) => sum + sizeOf(member), 0);
 }

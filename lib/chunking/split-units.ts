@@ -3,6 +3,8 @@
  * and code lines, each with the whitespace that joined it to the unit before.
  */
 
+import { SEGMENT_WINDOW_CHARACTERS, windowCut } from './windows.ts';
+
 /** One indivisible piece of a chunk. */
 export interface Unit {
   text: string;
@@ -27,33 +29,41 @@ const sentenceSegmenter = new Intl.Segmenter(undefined, { granularity: 'sentence
 
 /** Splits normalised text into units, in order; no non-whitespace character is dropped. */
 export function splitUnits(text: string): Unit[] {
-  const units: Unit[] = [];
+  return Array.from(iterateUnits(text));
+}
+
+/** {@link splitUnits}, one unit at a time: each costs work bounded by a window, not by the text. */
+export function* iterateUnits(text: string): Generator<Unit> {
   let nextJoiner: Unit['joiner'] = '\n\n';
   let paragraph: string[] = [];
   let fence: string | undefined;
+  let produced = 0;
   // Headings on consecutive lines stay on consecutive lines.
   let afterHeading = false;
 
-  const push = (unitText: string, heading = false) => {
-    units.push({ text: unitText, joiner: heading && afterHeading ? '\n' : nextJoiner, heading });
+  const unit = (unitText: string, heading = false): Unit => {
+    const made: Unit = { text: unitText, joiner: heading && afterHeading ? '\n' : nextJoiner, heading };
     afterHeading = heading;
+    produced++;
+    return made;
   };
-  const flushParagraph = () => {
+  function* flushParagraph(): Generator<Unit> {
     if (paragraph.length === 0) return;
     // Soft line wraps inside a paragraph are spaces, so a wrapped sentence stays one sentence.
-    for (const sentence of splitSentences(paragraph.join(' '))) {
-      push(sentence.text);
+    const joined = paragraph.join(' ');
+    paragraph = [];
+    for (const sentence of iterateSentences(joined)) {
+      yield unit(sentence.text);
       nextJoiner = sentence.followedBySpace ? ' ' : '';
     }
-    paragraph = [];
-  };
+  }
 
   for (const rawLine of text.replace(/\r\n?/g, '\n').split('\n')) {
     if (fence !== undefined) {
       // Code keeps its indentation; only trailing spaces and blank lines go.
       const codeLine = rawLine.trimEnd();
       if (codeLine.trim() === '') continue;
-      push(codeLine);
+      yield unit(codeLine);
       nextJoiner = '\n';
       if (codeLine.trim().startsWith(fence) && codeLine.trim().replace(/[`~]/g, '') === '') {
         fence = undefined;
@@ -64,47 +74,94 @@ export function splitUnits(text: string): Unit[] {
     const line = rawLine.replace(INLINE_SPACE, ' ').trim();
     const fenceMatch = FENCE.exec(line);
     if (line === '') {
-      flushParagraph();
+      yield* flushParagraph();
       nextJoiner = '\n\n';
       afterHeading = false;
     } else if (fenceMatch) {
-      flushParagraph();
-      if (units.length > 0) nextJoiner = '\n\n';
-      push(line);
+      yield* flushParagraph();
+      if (produced > 0) nextJoiner = '\n\n';
+      yield unit(line);
       fence = fenceMatch[1];
       nextJoiner = '\n';
     } else if (HEADING.test(line)) {
-      flushParagraph();
+      yield* flushParagraph();
       nextJoiner = '\n\n';
-      push(line, true);
+      yield unit(line, true);
       nextJoiner = '\n\n';
     } else {
       if (HARD_LINE.test(line) && paragraph.length > 0) {
-        flushParagraph();
+        yield* flushParagraph();
         nextJoiner = '\n';
       }
       paragraph.push(line);
     }
   }
-  flushParagraph();
-  return units;
+  yield* flushParagraph();
 }
 
 /** Sentences of one paragraph, with ICU's splits after abbreviations and inside URLs undone. */
 export function splitSentences(paragraph: string): Array<{ text: string; followedBySpace: boolean }> {
-  const raw = Array.from(sentenceSegmenter.segment(paragraph), (segment) => segment.segment);
-  const merged: string[] = [];
-  for (const segment of raw) {
-    const previous = merged.at(-1);
-    if (previous !== undefined && (ABBREVIATION.test(previous) || splitInsideWord(previous, segment))) merged[merged.length - 1] = previous + segment;
-    else merged.push(segment);
+  return Array.from(iterateSentences(paragraph));
+}
+
+/**
+ * {@link splitSentences}, one sentence at a time. ICU sees the paragraph in windows of
+ * {@link SEGMENT_WINDOW_CHARACTERS}, so the cost is linear in its length; a sentence longer
+ * than a window comes in window-sized pieces cut between words.
+ */
+export function* iterateSentences(paragraph: string): Generator<{ text: string; followedBySpace: boolean }> {
+  let pending: string | undefined;
+  for (const segment of rawSentences(paragraph)) {
+    // Merged sentences stay within one window, so the unit stays bounded too.
+    if (pending !== undefined && pending.length + segment.length <= SEGMENT_WINDOW_CHARACTERS && (endsInAbbreviation(pending) || splitInsideWord(pending, segment))) {
+      pending += segment;
+      continue;
+    }
+    if (pending !== undefined) yield* finished(pending);
+    pending = segment;
   }
-  return merged
-    .map((segment) => ({ text: segment.trim(), followedBySpace: /\s$/.test(segment) }))
-    .filter((sentence) => sentence.text !== '');
+  if (pending !== undefined) yield* finished(pending);
+}
+
+function* finished(segment: string): Generator<{ text: string; followedBySpace: boolean }> {
+  const text = segment.trim();
+  if (text !== '') yield { text, followedBySpace: /\s$/.test(segment) };
+}
+
+/**
+ * ICU's sentence segments of `paragraph`, found window by window: the last segment of a
+ * window may be cut by the window's end, so the next window starts where it starts. A window
+ * with no sentence end in it is cut between words ({@link windowCut}).
+ */
+function* rawSentences(paragraph: string): Generator<string> {
+  let start = 0;
+  while (start < paragraph.length) {
+    const window = paragraph.slice(start, start + SEGMENT_WINDOW_CHARACTERS);
+    const segments = Array.from(sentenceSegmenter.segment(window));
+    if (start + window.length >= paragraph.length) {
+      for (const { segment } of segments) yield segment;
+      return;
+    }
+    if (segments.length > 1) {
+      for (const { segment } of segments.slice(0, -1)) yield segment;
+      start += segments.at(-1)!.index;
+    } else {
+      const cut = windowCut(window);
+      yield window.slice(0, cut);
+      start += cut;
+    }
+  }
+}
+
+// Long enough for the longest abbreviation with the space before and after it.
+const ABBREVIATION_TAIL = 32;
+
+/** Only the segment's end is tested: an end-anchored pattern is tried at every position of the string. */
+function endsInAbbreviation(segment: string): boolean {
+  return ABBREVIATION.test(segment.length > ABBREVIATION_TAIL ? segment.slice(-ABBREVIATION_TAIL) : segment);
 }
 
 /** ICU breaks after `?`/`!`/`.` even with no space ("example.com/a?b=c"); between Latin letters that is no sentence end. */
 function splitInsideWord(previous: string, next: string): boolean {
-  return /[A-Za-z0-9/][.?!]$/.test(previous) && /^[A-Za-z0-9]/.test(next);
+  return /[A-Za-z0-9/][.?!]$/.test(previous.slice(-2)) && /^[A-Za-z0-9]/.test(next);
 }

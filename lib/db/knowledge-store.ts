@@ -1,7 +1,8 @@
 import type { Sql, TransactionSql } from 'postgres';
-import type { ChunkRecord, KnowledgeStore, StoredDocument } from '../knowledge/types.ts';
+import type { ChunkRecord, DocumentWrite, KnowledgeStore, StoredDocument } from '../knowledge/types.ts';
 import type { Database } from './connect.ts';
 import type { StoreMaintenance } from './embedded-vacuum.ts';
+import { mapInSlices } from '../event-loop.ts';
 import { withDatabaseErrors } from './errors.ts';
 import { DEFAULT_HNSW_EF_SEARCH, searchChunks } from './search-query.ts';
 import { toSearchText } from '../text-search/terms.ts';
@@ -45,19 +46,30 @@ export function createPostgresStore(sql: Sql, { efSearch = DEFAULT_HNSW_EF_SEARC
 
     replaceDocument: ({ source, contentSha256, metadata, chunks }) =>
       withDatabaseErrors(async () => {
-        const { document, removedChunks } = (await sql.begin(async (transaction) => {
+        // Prepared before the transaction and in slices: a large document's word segmentation
+        // neither holds the row lock nor blocks the event loop.
+        const searchTexts = await mapInSlices(chunks, (chunk) => toSearchText(chunk.content));
+        const vectors = await mapInSlices(chunks, (chunk) => toScaledIntegers(chunk.embedding));
+        const { write, removedChunks } = (await sql.begin(async (transaction) => {
           // The upsert locks the document row, so concurrent writers of one source queue up
-          // and readers keep seeing the previous chunks until COMMIT.
-          const [row] = await transaction<DocumentRow[]>`
+          // and readers keep seeing the previous chunks until COMMIT. It updates only when the
+          // fingerprint differs; `xmax = 0` marks a row this statement inserted.
+          const [row] = await transaction<(DocumentRow & { inserted: boolean })[]>`
             INSERT INTO knowledge_documents (source, content_sha256, metadata, chunk_count)
             VALUES (${source}, ${contentSha256}, ${transaction.json(metadata as never)}, ${chunks.length})
             ON CONFLICT (source) DO UPDATE SET content_sha256 = EXCLUDED.content_sha256, metadata = EXCLUDED.metadata,
               chunk_count = EXCLUDED.chunk_count, updated_at = now()
-            RETURNING *`;
+              WHERE knowledge_documents.content_sha256 <> EXCLUDED.content_sha256
+            RETURNING *, (xmax = 0) AS inserted`;
+          if (!row) {
+            // Same content already stored (by an earlier or a concurrent writer); the row is locked by the upsert.
+            const [stored] = await transaction<DocumentRow[]>`SELECT * FROM knowledge_documents WHERE source = ${source}`;
+            return { write: { document: toDocument(stored!), status: 'unchanged' }, removedChunks: 0 };
+          }
           // The old chunks' lexeme counts leave with them; they are subtracted in the same
           // upsert that adds the new chunks' counts (see addLexemeCounts).
           const [removed] = await transaction<{ lexemes: string[] | null; chunks: number[] | null; rows: number }[]>`
-            WITH removed AS (DELETE FROM knowledge_chunks WHERE document_id = ${row!.id} RETURNING search_vector)
+            WITH removed AS (DELETE FROM knowledge_chunks WHERE document_id = ${row.id} RETURNING search_vector)
             SELECT array_agg(lexeme) AS lexemes, array_agg(chunks) AS chunks, (SELECT count(*)::int FROM removed) AS rows
             FROM (${lexemeCounts(transaction, transaction`removed`)}) counted`;
           for (let start = 0; start < chunks.length; start += INSERT_BATCH) {
@@ -66,26 +78,26 @@ export function createPostgresStore(sql: Sql, { efSearch = DEFAULT_HNSW_EF_SEARC
             // scaled integers (see toScaledIntegers).
             await transaction`
               INSERT INTO knowledge_chunks (document_id, source, chunk_index, content, search_text, token_count, embedding)
-              SELECT ${row!.id}, ${source}, c.chunk_index, c.content, c.search_text, c.token_count, l2_normalize(c.embedding::int4[]::vector)
+              SELECT ${row.id}, ${source}, c.chunk_index, c.content, c.search_text, c.token_count, l2_normalize(c.embedding::int4[]::vector)
               FROM unnest(
                 ${batch.map((_, offset) => start + offset)}::int[],
                 ${batch.map((chunk: ChunkRecord) => chunk.content)}::text[],
                 -- What full-text search indexes (Chinese segmented into words); see sql/00002.
-                ${batch.map((chunk: ChunkRecord) => toSearchText(chunk.content))}::text[],
+                ${searchTexts.slice(start, start + INSERT_BATCH)}::text[],
                 ${batch.map((chunk: ChunkRecord) => chunk.tokenCount)}::int[],
-                ${batch.map((chunk: ChunkRecord) => toScaledIntegers(chunk.embedding))}::text[]
+                ${vectors.slice(start, start + INSERT_BATCH)}::text[]
               ) AS c(chunk_index, content, search_text, token_count, embedding)`;
           }
           await transaction`
             ${addLexemeCounts(transaction, transaction`
               SELECT lexeme, count(*)::int AS chunks FROM knowledge_chunks c CROSS JOIN LATERAL unnest(tsvector_to_array(c.search_vector)) AS lexeme
-              WHERE c.document_id = ${row!.id} GROUP BY lexeme
+              WHERE c.document_id = ${row.id} GROUP BY lexeme
               UNION ALL
               SELECT lexeme, -chunks FROM unnest(${removed?.lexemes ?? []}::text[], ${removed?.chunks ?? []}::int[]) AS old(lexeme, chunks)`)}`;
-          return { document: toDocument(row!), removedChunks: removed?.rows ?? 0 };
-        })) as { document: StoredDocument; removedChunks: number };
+          return { write: { document: toDocument(row), status: row.inserted ? 'created' : 'replaced' }, removedChunks: removed?.rows ?? 0 };
+        })) as { write: DocumentWrite; removedChunks: number };
         if (removedChunks > 0) maintenance?.chunksRemoved(removedChunks);
-        return document;
+        return write;
       }),
 
     listDocuments: () =>

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { chunkText, type TextChunk } from '../chunking/chunk-text.ts';
+import { chunkText, iterateChunks, type ChunkTextOptions, type TextChunk } from '../chunking/chunk-text.ts';
+import { collectInSlices } from '../event-loop.ts';
 import { AppError } from '../errors.ts';
 import { jsonDepth, MAX_JSON_DEPTH } from '../json-depth.ts';
-import type { Embedder, EmbeddingInput, JsonObject, KnowledgeStore, SearchHit, SearchOptions, StoredDocument } from './types.ts';
+import type { DocumentWrite, Embedder, EmbeddingInput, JsonObject, KnowledgeStore, SearchHit, SearchOptions, StoredDocument } from './types.ts';
 
 /** What the knowledge-base operations need; handed in, never imported. */
 export interface KnowledgeDependencies {
@@ -17,11 +18,8 @@ export interface AddDocumentInput {
   metadata?: JsonObject;
 }
 
-export interface AddDocumentResult {
-  document: StoredDocument;
-  /** `created`: new source; `replaced`: new content for a known source; `unchanged`: same content again. */
-  status: 'created' | 'replaced' | 'unchanged';
-}
+/** What add-document did: see {@link DocumentWrite}. */
+export type AddDocumentResult = DocumentWrite;
 
 /** SHA-256 of the content and metadata: same input again means nothing to do. */
 export function documentFingerprint(content: string, metadata: JsonObject): string {
@@ -32,12 +30,24 @@ export function documentFingerprint(content: string, metadata: JsonObject): stri
 
 /** A document's chunks as add-document makes them: within the chunking settings and the model's window. */
 export function chunkDocument(dependencies: Pick<KnowledgeDependencies, 'embedder' | 'chunking'>, content: string): TextChunk[] {
-  return chunkText(content, {
+  return chunkText(content, documentChunkOptions(dependencies));
+}
+
+/**
+ * {@link chunkDocument} in slices that give the event loop a turn, so other requests are
+ * answered while a large document is chunked. Same chunks.
+ */
+export function chunkDocumentInSlices(dependencies: Pick<KnowledgeDependencies, 'embedder' | 'chunking'>, content: string): Promise<TextChunk[]> {
+  return collectInSlices(iterateChunks(content, documentChunkOptions(dependencies)));
+}
+
+function documentChunkOptions(dependencies: Pick<KnowledgeDependencies, 'embedder' | 'chunking'>): ChunkTextOptions {
+  return {
     tokenCounter: dependencies.embedder,
     // The window counts [CLS] and [SEP]; chunkText counts only the text's own pieces.
     maxTokens: Math.min(dependencies.chunking.maxTokens, dependencies.embedder.maxTokens) - 2,
     overlapSentences: dependencies.chunking.overlapSentences,
-  });
+  };
 }
 
 /** What the embedder gets for a chunk: with the chunker's token ids, when it has them, so it need not tokenize again. */
@@ -56,16 +66,17 @@ export async function addDocumentToKnowledgeBase(dependencies: KnowledgeDependen
   const existing = await dependencies.store.findDocument(input.source);
   if (existing && existing.contentSha256 === contentSha256) return { document: existing, status: 'unchanged' };
 
-  const chunks = chunkDocument(dependencies, input.content);
+  const chunks = await chunkDocumentInSlices(dependencies, input.content);
   if (chunks.length === 0) throw new AppError(400, 'empty_content', 'content has no text to index');
   const embeddings = await dependencies.embedder.embed(chunks.map(embeddingInput));
-  const document = await dependencies.store.replaceDocument({
+  // The status comes from the store's transaction: another writer may have stored this
+  // source (or this very content) since the check above.
+  return dependencies.store.replaceDocument({
     source: input.source,
     contentSha256,
     metadata,
     chunks: chunks.map((chunk, index) => ({ content: chunk.content, tokenCount: chunk.tokenCount, embedding: embeddings[index]! })),
   });
-  return { document, status: existing ? 'replaced' : 'created' };
 }
 
 /**

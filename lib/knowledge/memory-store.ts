@@ -33,6 +33,7 @@ export function createMemoryStore(): KnowledgeStore & { failNext(error: Error): 
       takeFailure();
       const now = new Date().toISOString();
       const previous = documents.get(source);
+      if (previous && previous.contentSha256 === contentSha256) return { document: publicView(previous), status: 'unchanged' };
       const document: MemoryDocument = {
         id: previous?.id ?? `00000000-0000-4000-8000-${String(++sequence).padStart(12, '0')}`,
         source,
@@ -44,7 +45,7 @@ export function createMemoryStore(): KnowledgeStore & { failNext(error: Error): 
         chunks,
       };
       documents.set(source, document);
-      return publicView(document);
+      return { document: publicView(document), status: previous ? 'replaced' : 'created' };
     },
     async listDocuments() {
       takeFailure();

@@ -60,6 +60,13 @@ export interface StoredDocument {
   updatedAt: string;
 }
 
+/** What a {@link KnowledgeStore.replaceDocument} did. */
+export interface DocumentWrite {
+  document: StoredDocument;
+  /** `created`: new source; `replaced`: new content for a known source; `unchanged`: same content again. */
+  status: 'created' | 'replaced' | 'unchanged';
+}
+
 /** `vector`: cosine nearest neighbours; `text`: full-text match; `hybrid`: both, fused by rank. */
 export type SearchMode = 'vector' | 'text' | 'hybrid';
 
@@ -110,9 +117,11 @@ export interface KnowledgeStore {
   findDocument(source: string): Promise<StoredDocument | null>;
   /**
    * Stores a document and its chunks, replacing any previous version of the same source
-   * in one transaction: readers see the old version or the new one, never a mix.
+   * in one transaction: readers see the old version or the new one, never a mix. The status
+   * is decided inside that transaction (concurrent writers of one source queue on its row):
+   * `unchanged` (same fingerprint stored; nothing written), `replaced` or `created`.
    */
-  replaceDocument(input: { source: string; contentSha256: string; metadata: JsonObject; chunks: ChunkRecord[] }): Promise<StoredDocument>;
+  replaceDocument(input: { source: string; contentSha256: string; metadata: JsonObject; chunks: ChunkRecord[] }): Promise<DocumentWrite>;
   listDocuments(): Promise<StoredDocument[]>;
   /** True when a document was deleted. */
   deleteDocument(source: string): Promise<boolean>;
