@@ -75,6 +75,6 @@ export const deleteDocumentBySourceRoute = createRoute({
   request: { query: z.object({ source: z.string().min(1).openapi({ param: { name: 'source', in: 'query' }, example: 'docs/guide.md' }) }) },
   responses: {
     204: { description: 'Deleted' },
-    ...errorResponses(400, 401, 404, 503),
+    ...errorResponses(400, 401, 403, 404, 421, 503),
   },
 });
