@@ -220,7 +220,8 @@ describe.skipIf(!existsSync(fixtureFolder))('chunkText with the fixture model\'s
       }
       expect(chunkText(text, { tokenCounter: retokenizing, ...options })).toEqual(chunks);
     }
-  });
+    // 300 documents through the real tokenizer: ~20 s alone, more on a busy machine.
+  }, 120_000);
 
   it('gives chunks that all fit the model window as the model counts them', async () => {
     const prose = Array.from({ length: 60 }, (_, index) => `${englishSentences[index % englishSentences.length]} Item ${index} costs $${index}.99, doesn't it?`).join(' ');
