@@ -19,8 +19,8 @@ import type { Sql } from 'postgres';
 import { openDatabase, type Database } from '../lib/db/connect.ts';
 import { createPostgresStore } from '../lib/db/knowledge-store.ts';
 import { runMigrations } from '../lib/db/migrate.ts';
-import { DEFAULT_HNSW_EF_SEARCH } from '../lib/db/search-query.ts';
-import type { SearchMode, SearchOptions } from '../lib/knowledge/types.ts';
+import { DEFAULT_HNSW_EF_SEARCH } from '../lib/config.ts';
+import type { SearchMode, SearchOptions } from '../lib/contracts.ts';
 import { PROJECT_ROOT } from './support/bench-environment.ts';
 import { seededRandom } from './support/stats.ts';
 

@@ -9,7 +9,7 @@ import { openKnowledgeStore } from '../lib/db/knowledge-store.ts';
 import { checkEmbeddingColumn } from '../lib/db/schema-check.ts';
 import { loadEmbedder } from '../lib/embeddings/load-embedder.ts';
 import type { KnowledgeDependencies } from '../lib/knowledge/knowledge-base.ts';
-import type { Embedder } from '../lib/knowledge/types.ts';
+import type { Embedder } from '../lib/contracts.ts';
 import { openChatModel } from '../lib/llm/open-chat-model.ts';
 import { createLog, type Log } from '../lib/log.ts';
 import { createServiceState } from '../lib/service-state.ts';

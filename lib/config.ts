@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { DEFAULT_HNSW_EF_SEARCH, DEFAULT_HYBRID_SETTINGS } from './db/search-query.ts';
+import type { HybridSettings } from './contracts.ts';
 import type { LogLevel } from './log.ts';
 
 /** The functions a process can serve; `FUNCTIONS=all` serves every one. */
@@ -17,6 +17,19 @@ const DEFAULT_EMBEDDING_MODEL = 'sentence-transformers/all-MiniLM-L6-v2';
 export const DEFAULT_CHAT_MODEL = { repoId: 'bartowski/Qwen2.5-1.5B-Instruct-GGUF', filename: 'Qwen2.5-1.5B-Instruct-Q4_K_M.gguf', revision: 'main' } as const;
 /** The model hub the download job and the embedded runtime fetch from (`HF_ENDPOINT`). */
 const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
+
+/** Fusion settings when neither the caller nor the configuration gives any. */
+// Tuned on bench/eval/sets/reference (bench/eval/README.md): the text ranking is the stronger one there.
+export const DEFAULT_HYBRID_SETTINGS: HybridSettings = { vectorWeight: 1, textWeight: 2, candidates: 10 };
+
+/**
+ * The `hnsw.ef_search` a session starts with unless configured (`RAG_HNSW_EF_SEARCH`; see
+ * openDatabase). At 100k chunks (bench/results/search.md) pgvector's own default, 40, gave
+ * recall@10 0.68-0.74, 200 gave 0.93-0.95 depending on the graph's build, 300 gave 0.96, 400
+ * 0.975. Not 400: pgvector's cost estimate grows with ef_search, and at 10k chunks the planner
+ * then prefers an exact scan that takes twice as long in PGlite (26 vs 16 ms).
+ */
+export const DEFAULT_HNSW_EF_SEARCH = 300;
 
 const booleanFlag = (fallback: boolean) =>
   z

@@ -1,16 +1,16 @@
 // `npm run eval -- <set.json> --answers`: every question of the set through the real chat
 // path — the ws-chat app served on 127.0.0.1 (random port) over the evaluation's knowledge
 // base, a WebSocket client speaking /ws/llm, the LLM at LLM_BASE_URL — and the answers scored
-// (lib/evaluation/answers.ts): grounded-answer rate, citation accuracy, refusal rate.
+// (scripts/eval/answers.ts): grounded-answer rate, citation accuracy, refusal rate.
 import type { Config } from '../lib/config.ts';
-import { answerMetrics, scoreAnswer, type AnswerMetrics, type AnswerScore, type ChatAnswer } from '../lib/evaluation/answers.ts';
-import type { EvalSet } from '../lib/evaluation/eval-set.ts';
+import { answerMetrics, scoreAnswer, type AnswerMetrics, type AnswerScore, type ChatAnswer } from './eval/answers.ts';
+import type { EvalSet } from './eval/eval-set.ts';
 import { addDocumentToKnowledgeBase, searchSimilarChunks, type KnowledgeDependencies } from '../lib/knowledge/knowledge-base.ts';
 import type { SufficiencyThresholds } from '../lib/knowledge/sufficiency.ts';
 import { createChatModel } from '../lib/llm/chat-model.ts';
 import { listenNode, nodeUpgradeWebSocket } from '../functions/runtime/node.ts';
 import { createWsChatApp } from '../functions/ws-chat/app.ts';
-import { connectChatSocket } from '../functions/ws-chat/chat-socket-client.ts';
+import { connectChatSocket } from '../tests/support/chat-socket-client.ts';
 
 /** One answer may take this long on a small CPU (prompt processing plus LLM_MAX_TOKENS). */
 const ANSWER_TIMEOUT_MS = 300_000;

@@ -13,14 +13,14 @@ import { openDatabase, type Database } from '../lib/db/connect.ts';
 import { openKnowledgeStore } from '../lib/db/knowledge-store.ts';
 import { runMigrations } from '../lib/db/migrate.ts';
 import { loadEmbedder } from '../lib/embeddings/load-embedder.ts';
-import { EvalSetError, loadEvalSet } from '../lib/evaluation/eval-set.ts';
-import { createCachingEmbedder, createExactReference } from '../lib/evaluation/exact-reference.ts';
-import { formatReport } from '../lib/evaluation/format-report.ts';
-import { runEvaluation } from '../lib/evaluation/run-eval.ts';
+import { EvalSetError, loadEvalSet } from './eval/eval-set.ts';
+import { createCachingEmbedder, createExactReference } from './eval/exact-reference.ts';
+import { formatReport } from './eval/format-report.ts';
+import { runEvaluation } from './eval/run-eval.ts';
 import { formatAnswerReport, runAnswerEvaluation } from './eval-answers.ts';
-import { createMemoryStore } from '../lib/knowledge/memory-store.ts';
+import { createExactScanStore } from './eval/exact-scan-store.ts';
 import { thresholdsForModel } from '../lib/knowledge/sufficiency.ts';
-import type { KnowledgeStore } from '../lib/knowledge/types.ts';
+import type { KnowledgeStore } from '../lib/contracts.ts';
 
 const usage = 'usage: npm run eval -- <set.json> [--calibrate] [--json] [--min-evidence-at-3 X] [--store embedded|memory] [--answers]';
 
@@ -53,7 +53,7 @@ async function main(): Promise<number> {
   try {
     let store: KnowledgeStore;
     if (values.store === 'memory') {
-      store = createMemoryStore();
+      store = createExactScanStore();
     } else {
       dataDir = await mkdtemp(path.join(tmpdir(), 'local-rag-eval-'));
       // Never DATABASE_URL: the evaluation must not write into a real knowledge base.
@@ -74,7 +74,7 @@ async function main(): Promise<number> {
       thresholds,
       decisionTopK: config.retrieval.topK,
       hybrid: config.retrieval.hybrid,
-      // The memory store is itself an exact scan; only the database's HNSW needs checking.
+      // The exact-scan store is itself the reference; only the database's HNSW needs checking.
       exactSearch: values.store === 'embedded' ? await createExactReference(set.documents, { embedder, chunking }) : undefined,
       calibrate: values.calibrate,
       onProgress: log,

@@ -4,7 +4,7 @@
 // embedded one in DATA_DIR, which must not be in use by a running server); with --url it
 // goes through a running service's API. Unchanged files cost no embedding work either way.
 import { loadConfig } from '../lib/config.ts';
-import { collectFiles, ingestFiles, type IngestTarget } from '../lib/ingest/ingest-files.ts';
+import { collectFiles, ingestFiles, type IngestTarget } from './ingest/ingest-files.ts';
 
 const args = process.argv.slice(2);
 const option = (name: string) => {
@@ -30,11 +30,11 @@ try {
   let target: IngestTarget;
   let close = async () => {};
   if (url) {
-    const { httpTarget } = await import('../lib/ingest/http-target.ts');
+    const { httpTarget } = await import('./ingest/http-target.ts');
     target = httpTarget(url, apiKey);
   } else {
     const config = loadConfig(process.env);
-    const { openDirectTarget } = await import('../lib/ingest/direct-target.ts');
+    const { openDirectTarget } = await import('./ingest/direct-target.ts');
     const direct = await openDirectTarget(config);
     target = direct.target;
     close = direct.close;

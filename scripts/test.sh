@@ -57,6 +57,7 @@ has_lane() { [[ " $lanes " == *" $1 "* ]]; }
 
 if has_lane static; then
   run_step "typecheck" npm run --silent typecheck
+  run_step "import rules (no folder cycles, no product file imports tests/)" npx tsx scripts/check-imports.ts
   run_step "openapi.json is generated from the schemas" npx tsx scripts/openapi.ts --check
   run_step "openapi.json passes redocly lint" npx redocly lint openapi.json --format=stylish
   run_step "nginx for the gateway checks" bash infra/scripts/nginx.sh install

@@ -8,9 +8,9 @@
 // Database: BENCH_DATABASE_URL, or the project's test server in PG_TEST_DB (default
 // local_rag_bench). Results: bench/results/peers.md.
 import path from 'node:path';
-import { containsEvidence, loadEvalSet } from '../../lib/evaluation/eval-set.ts';
+import { containsEvidence, loadEvalSet } from '../../scripts/eval/eval-set.ts';
 import { chunkDocument, searchSimilarChunks } from '../../lib/knowledge/knowledge-base.ts';
-import type { SearchMode } from '../../lib/knowledge/types.ts';
+import type { SearchMode } from '../../lib/contracts.ts';
 import { benchConfig, commandLine, describeUrl, integerArgument, modelDescription, parseArguments, PROJECT_ROOT, runRows, serverDatabaseUrl, writeResults } from '../support/bench-environment.ts';
 import { jsonRequest, openBenchKnowledge } from '../support/knowledge-setup.ts';
 import { embedRaw, loadRawPipeline } from '../support/raw-pipeline.ts';

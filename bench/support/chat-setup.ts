@@ -5,7 +5,7 @@ import { createWsChatApp } from '../../functions/ws-chat/app.ts';
 import type { Config } from '../../lib/config.ts';
 import { addDocumentToKnowledgeBase, searchSimilarChunks } from '../../lib/knowledge/knowledge-base.ts';
 import { thresholdsForModel, type SufficiencyThresholds } from '../../lib/knowledge/sufficiency.ts';
-import type { SearchHit, SearchOptions } from '../../lib/knowledge/types.ts';
+import type { SearchHit, SearchOptions } from '../../lib/contracts.ts';
 import { createChatModel } from '../../lib/llm/chat-model.ts';
 import type { ChatMessage, ChatModel, ChatStreamOptions } from '../../lib/llm/types.ts';
 import { startLlamaServer, type RunningLlamaServer } from '../../tests/support/llama-server.ts';

@@ -9,7 +9,7 @@ import { openDatabase, type Database } from '../../lib/db/connect.ts';
 import { openKnowledgeStore } from '../../lib/db/knowledge-store.ts';
 import { runMigrations } from '../../lib/db/migrate.ts';
 import { loadEmbedder } from '../../lib/embeddings/load-embedder.ts';
-import type { Embedder, KnowledgeStore } from '../../lib/knowledge/types.ts';
+import type { Embedder, KnowledgeStore } from '../../lib/contracts.ts';
 import { describeUrl, serverDatabaseUrl } from './bench-environment.ts';
 
 /** The composed app (add-document + search) over a real, freshly migrated database. */

@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres';
-import type { Embedder } from '../../lib/knowledge/types.ts';
+import type { Embedder } from '../../lib/contracts.ts';
 import { vectorText } from './raw-search.ts';
 import { elapsedMs, seededRandom } from './stats.ts';
 

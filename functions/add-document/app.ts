@@ -5,7 +5,7 @@ import { type AccessKeys, requireKey } from '../../lib/http/access-keys.ts';
 import { limitBody, requireJson } from '../../lib/http/guards.ts';
 import { rateLimit, type RateLimiter } from '../../lib/http/rate-limit.ts';
 import { addDocumentToKnowledgeBase, type KnowledgeDependencies } from '../../lib/knowledge/knowledge-base.ts';
-import type { KnowledgeStore } from '../../lib/knowledge/types.ts';
+import type { KnowledgeStore } from '../../lib/contracts.ts';
 import { openApiApp } from '../../lib/http/openapi-app.ts';
 import { addDocumentRoute, deleteDocumentBySourceRoute, deleteDocumentRoute } from './route.ts';
 

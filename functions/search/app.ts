@@ -5,7 +5,7 @@ import { limitBody, requireJson } from '../../lib/http/guards.ts';
 import { rateLimit, type RateLimiter } from '../../lib/http/rate-limit.ts';
 import { openApiApp } from '../../lib/http/openapi-app.ts';
 import { searchSimilarChunks, type KnowledgeDependencies } from '../../lib/knowledge/knowledge-base.ts';
-import type { HybridSettings } from '../../lib/knowledge/types.ts';
+import type { HybridSettings } from '../../lib/contracts.ts';
 import { listDocumentsRoute, searchRoute } from './route.ts';
 
 export interface SearchAppDependencies {

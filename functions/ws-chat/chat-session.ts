@@ -4,7 +4,7 @@ import type { RateDecision } from '../../lib/http/rate-limit.ts';
 import type { Log } from '../../lib/log.ts';
 import { retrieveForQuestion } from '../../lib/knowledge/follow-up.ts';
 import type { SufficiencyThresholds } from '../../lib/knowledge/sufficiency.ts';
-import type { SearchHit, SearchOptions } from '../../lib/knowledge/types.ts';
+import type { SearchHit, SearchOptions } from '../../lib/contracts.ts';
 import { LlmError } from '../../lib/llm/errors.ts';
 import { buildChatPrompt, INSUFFICIENT_MESSAGE, resolveContextTokens } from '../../lib/llm/prompt.ts';
 import type { ChatModel, ChatStreamEvent } from '../../lib/llm/types.ts';

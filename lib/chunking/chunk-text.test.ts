@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEmbedder } from '../embeddings/load-embedder.ts';
-import type { Embedder, TokenCounter } from '../knowledge/types.ts';
+import type { Embedder, TokenCounter } from '../contracts.ts';
 import { expectNoTextLost, expectWithinBudget } from '../../tests/support/chunk-assertions.ts';
 import { chunkText } from './chunk-text.ts';
 

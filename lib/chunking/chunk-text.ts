@@ -1,4 +1,4 @@
-import type { TokenCounter } from '../knowledge/types.ts';
+import type { TokenCounter } from '../contracts.ts';
 import { splitLongText } from './split-long.ts';
 import { iterateUnits, type Unit } from './split-units.ts';
 

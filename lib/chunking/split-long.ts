@@ -1,4 +1,4 @@
-import type { TokenCounter } from '../knowledge/types.ts';
+import type { TokenCounter } from '../contracts.ts';
 import { SEGMENT_WINDOW_CHARACTERS, textWindows } from './windows.ts';
 
 /** A part of a text that was too long for one chunk. */

@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import type { Log } from '../log.ts';
 import { startEmbeddedPostgres } from './embedded.ts';
 import { createVacuumScheduler, type StoreMaintenance } from './embedded-vacuum.ts';
-import { DEFAULT_HNSW_EF_SEARCH } from './search-query.ts';
+import { DEFAULT_HNSW_EF_SEARCH } from '../config.ts';
 
 /** Session settings of every connection. */
 export interface SessionSettings {

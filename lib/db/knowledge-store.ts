@@ -1,10 +1,11 @@
 import type { Sql, TransactionSql } from 'postgres';
-import type { ChunkRecord, DocumentWrite, KnowledgeStore, StoredDocument } from '../knowledge/types.ts';
+import type { ChunkRecord, DocumentWrite, KnowledgeStore, StoredDocument } from '../contracts.ts';
 import type { Database } from './connect.ts';
 import type { StoreMaintenance } from './embedded-vacuum.ts';
 import { mapInSlices } from '../event-loop.ts';
 import { withDatabaseErrors } from './errors.ts';
-import { DEFAULT_HNSW_EF_SEARCH, searchChunks } from './search-query.ts';
+import { DEFAULT_HNSW_EF_SEARCH } from '../config.ts';
+import { searchChunks } from './search-query.ts';
 import { toSearchText } from '../text-search/terms.ts';
 import { toScaledIntegers } from './vector.ts';
 

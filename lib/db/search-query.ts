@@ -1,26 +1,14 @@
 import type { PendingQuery, Row, Sql, TransactionSql } from 'postgres';
-import type { HybridSettings, SearchHit, SearchMode, SearchOptions } from '../knowledge/types.ts';
+import type { HybridSettings, SearchHit, SearchMode, SearchOptions } from '../contracts.ts';
+import { DEFAULT_HNSW_EF_SEARCH, DEFAULT_HYBRID_SETTINGS } from '../config.ts';
 import { toTsqueryTerms } from '../text-search/terms.ts';
 import { toVectorLiteral } from './vector.ts';
 
 /** The reciprocal-rank-fusion constant: a rank r contributes weight / (60 + r). */
 export const RRF_K = 60;
 
-/** Fusion settings when neither the caller nor the configuration gives any. */
-// Tuned on bench/eval/sets/reference (bench/eval/README.md): the text ranking is the stronger one there.
-export const DEFAULT_HYBRID_SETTINGS: HybridSettings = { vectorWeight: 1, textWeight: 2, candidates: 10 };
-
 /** Chunks a term may occur in and still select candidates for full-text ranking (see textTerms). */
 export const COMMON_TERM_CHUNKS = 100;
-
-/**
- * The `hnsw.ef_search` a session starts with unless configured (`RAG_HNSW_EF_SEARCH`; see
- * openDatabase). At 100k chunks (bench/results/search.md) pgvector's own default, 40, gave
- * recall@10 0.68-0.74, 200 gave 0.93-0.95 depending on the graph's build, 300 gave 0.96, 400
- * 0.975. Not 400: pgvector's cost estimate grows with ef_search, and at 10k chunks the planner
- * then prefers an exact scan that takes twice as long in PGlite (26 vs 16 ms).
- */
-export const DEFAULT_HNSW_EF_SEARCH = 300;
 
 interface HitRow {
   document_id: string;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { AutoTokenizer } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../config.ts';
-import type { Embedder } from '../knowledge/types.ts';
+import type { Embedder } from '../contracts.ts';
 import { loadEmbedder } from './load-embedder.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '../..');

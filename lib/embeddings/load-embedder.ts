@@ -1,6 +1,6 @@
 import { env, pipeline, type FeatureExtractionPipeline } from '@huggingface/transformers';
 import type { Config } from '../config.ts';
-import type { Embedder, EmbeddingInput } from '../knowledge/types.ts';
+import type { Embedder, EmbeddingInput } from '../contracts.ts';
 import { createSentenceEncoder } from './sentence-encoder.ts';
 import { isDirectory, readModelWindow, resolveModelLocation, type ModelLocation } from './model-location.ts';
 

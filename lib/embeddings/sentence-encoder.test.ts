@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pipeline, type FeatureExtractionPipeline } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkText } from '../chunking/chunk-text.ts';
-import type { Embedder } from '../knowledge/types.ts';
+import type { Embedder } from '../contracts.ts';
 import { loadEmbedder } from './load-embedder.ts';
 import { meanPoolNormalized, splitsAtWhitespace } from './sentence-encoder.ts';
 

@@ -1,5 +1,5 @@
 import { Tensor, type FeatureExtractionPipeline } from '@huggingface/transformers';
-import type { EmbeddingInput, TokenCounter } from '../knowledge/types.ts';
+import type { EmbeddingInput, TokenCounter } from '../contracts.ts';
 
 /**
  * What the feature-extraction pipeline does with `{ pooling: 'mean', normalize: true }`,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readsAsFollowUp, retrieveForQuestion } from './follow-up.ts';
 import type { SufficiencyThresholds } from './sufficiency.ts';
-import type { SearchHit } from './types.ts';
+import type { SearchHit } from '../contracts.ts';
 
 const thresholds: SufficiencyThresholds = { minBestScore: 0.5, minBestScoreWithoutTextMatch: -1, minTermCoverage: 0.5, minFusedMargin: 0 };
 const wsChunk = 'The permessage-deflate extension is disabled by default on the server and enabled by default on the client.';

@@ -6,7 +6,7 @@
 
 import { contentTerms } from '../text-search/terms.ts';
 import { decideSufficiency, type SufficiencyDecision, type SufficiencyThresholds } from './sufficiency.ts';
-import type { SearchHit } from './types.ts';
+import type { SearchHit } from '../contracts.ts';
 
 // Openings that continue the previous question ("and …", "what about …", 那么…, 还有…).
 const CONTINUATION_OPENINGS = /^(?:and|also|or|but|so|then|what about|how about|what if|same for)(?![\p{L}\p{N}])/iu;

@@ -3,7 +3,7 @@ import { chunkText, iterateChunks, type ChunkTextOptions, type TextChunk } from 
 import { collectInSlices } from '../event-loop.ts';
 import { AppError } from '../errors.ts';
 import { jsonDepth, MAX_JSON_DEPTH } from '../json-depth.ts';
-import type { DocumentWrite, Embedder, EmbeddingInput, JsonObject, KnowledgeStore, SearchHit, SearchOptions, StoredDocument } from './types.ts';
+import type { DocumentWrite, Embedder, EmbeddingInput, JsonObject, KnowledgeStore, SearchHit, SearchOptions, StoredDocument } from '../contracts.ts';
 
 /** What the knowledge-base operations need; handed in, never imported. */
 export interface KnowledgeDependencies {

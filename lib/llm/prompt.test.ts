@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SearchHit } from '../knowledge/types.ts';
+import type { SearchHit } from '../contracts.ts';
 import { buildChatPrompt, HISTORY_MESSAGE_MAX_CHARS, INSUFFICIENT_MESSAGE } from './prompt.ts';
 import type { ChatMessage } from './types.ts';
 

@@ -1,5 +1,5 @@
 import { AppError } from '../errors.ts';
-import type { SearchHit } from '../knowledge/types.ts';
+import type { SearchHit } from '../contracts.ts';
 import type { ChatMessage, ChatModel } from './types.ts';
 
 /** The exact reply the model is told to give when the context does not hold the answer. */

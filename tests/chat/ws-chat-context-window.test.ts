@@ -2,8 +2,8 @@
 // the prompt ws-chat sends must never be one the server refuses for length.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectChatSocket, type ChatSocketClient } from '../../functions/ws-chat/chat-socket-client.ts';
-import { serveWsChatForTest } from '../../functions/ws-chat/test-server.ts';
+import { connectChatSocket, type ChatSocketClient } from '../support/chat-socket-client.ts';
+import { serveWsChatForTest } from '../support/ws-chat-server.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { createChatModel } from '../../lib/llm/chat-model.ts';
 import { buildChatPrompt } from '../../lib/llm/prompt.ts';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../lib/db/connect.ts';
 import { createVacuumScheduler } from '../../lib/db/embedded-vacuum.ts';
 import { createPostgresStore } from '../../lib/db/knowledge-store.ts';
-import type { ChunkRecord, KnowledgeStore } from '../../lib/knowledge/types.ts';
+import type { ChunkRecord, KnowledgeStore } from '../../lib/contracts.ts';
 import { databaseLane, openTestDatabase } from '../support/test-environment.ts';
 
 // PGlite runs no autovacuum; a server does its own (and is not ours to VACUUM in a test).

@@ -2,7 +2,7 @@ import { createApp } from '../../functions/app.ts';
 import { openDatabase, type Database } from '../../lib/db/connect.ts';
 import { openKnowledgeStore } from '../../lib/db/knowledge-store.ts';
 import { loadEmbedder } from '../../lib/embeddings/load-embedder.ts';
-import type { Embedder } from '../../lib/knowledge/types.ts';
+import type { Embedder } from '../../lib/contracts.ts';
 import { openTestDatabase, testConfig } from './test-environment.ts';
 import { startTcpProxy } from './tcp-proxy.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createHashEmbedder } from './hash-embedder.ts';
+import { createHashEmbedder } from '../support/hash-embedder.ts';
 
 const cosine = (left: number[], right: number[]) => left.reduce((sum, value, index) => sum + value * right[index]!, 0);
 

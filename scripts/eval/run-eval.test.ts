@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../config.ts';
-import { loadEmbedder } from '../embeddings/load-embedder.ts';
-import { createMemoryStore } from '../knowledge/memory-store.ts';
-import { thresholdsForModel } from '../knowledge/sufficiency.ts';
-import type { Embedder } from '../knowledge/types.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { loadEmbedder } from '../../lib/embeddings/load-embedder.ts';
+import { createExactScanStore } from './exact-scan-store.ts';
+import { thresholdsForModel } from '../../lib/knowledge/sufficiency.ts';
+import type { Embedder } from '../../lib/contracts.ts';
 import { loadEvalSet } from './eval-set.ts';
 import { createCachingEmbedder, createExactReference } from './exact-reference.ts';
 import { formatReport } from './format-report.ts';
@@ -18,7 +18,7 @@ const fixtureModel = `${projectRoot}../shared/fixtures/models/glove-static-384d`
 // The fixture model, or whatever EMBEDDING_MODEL names on a machine without ../shared.
 const model = process.env.EMBEDDING_MODEL ?? (existsSync(fixtureModel) ? fixtureModel : undefined);
 
-describe.skipIf(model === undefined)('runEvaluation on the reference set (memory store, real embedder)', () => {
+describe.skipIf(model === undefined)('runEvaluation on the reference set (exact-scan store, real embedder)', () => {
   let embedder: Embedder;
   let report: EvaluationReport;
 
@@ -29,9 +29,9 @@ describe.skipIf(model === undefined)('runEvaluation on the reference set (memory
     const chunking = config.chunking;
     report = await runEvaluation({
       set,
-      knowledge: { store: createMemoryStore(), embedder, chunking },
+      knowledge: { store: createExactScanStore(), embedder, chunking },
       thresholds: thresholdsForModel(embedder.modelId),
-      // The memory store is exact too, so recall against it must come out perfect.
+      // The exact-scan store is the reference itself, so recall against it must come out perfect.
       exactSearch: await createExactReference(set.documents, { embedder, chunking }),
       calibrate: true,
     });

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { startFakeLlmServer, type FakeLlmServer } from '../../tests/support/fake-llm-server.ts';
+import { startFakeLlmServer, type FakeLlmServer } from './fake-llm-server.ts';
 import { connectChatSocket, type ChatSocketClient } from './chat-socket-client.ts';
-import { serveWsChatForTest } from './test-server.ts';
+import { serveWsChatForTest } from './ws-chat-server.ts';
 
 /** One small document the related question is about. */
 export const harnessDocuments = [

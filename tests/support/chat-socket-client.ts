@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import type { ClientFrame, ServerFrame } from './protocol.ts';
+import type { ClientFrame, ServerFrame } from '../../functions/ws-chat/protocol.ts';
 
 /** A frame as received, with the `performance.now()` at which it arrived. */
 export type TimedFrame = ServerFrame & { receivedAtMs: number };

@@ -1,9 +1,9 @@
-import type { Config } from '../config.ts';
-import { openDatabase } from '../db/connect.ts';
-import { openKnowledgeStore } from '../db/knowledge-store.ts';
-import { runMigrations } from '../db/migrate.ts';
-import { loadEmbedder } from '../embeddings/load-embedder.ts';
-import { addDocumentToKnowledgeBase } from '../knowledge/knowledge-base.ts';
+import type { Config } from '../../lib/config.ts';
+import { openDatabase } from '../../lib/db/connect.ts';
+import { openKnowledgeStore } from '../../lib/db/knowledge-store.ts';
+import { runMigrations } from '../../lib/db/migrate.ts';
+import { loadEmbedder } from '../../lib/embeddings/load-embedder.ts';
+import { addDocumentToKnowledgeBase } from '../../lib/knowledge/knowledge-base.ts';
 import type { IngestTarget } from './ingest-files.ts';
 
 /** Writes straight to the configured database with the configured embedding model. */

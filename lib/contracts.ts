@@ -1,6 +1,8 @@
 /**
- * The contracts the knowledge base is built from. Handlers and the chat see these
- * interfaces, never a driver, so tests can hand in the in-memory doubles beside them.
+ * The project's contracts: the interfaces the knowledge base is built from (token counter,
+ * embedder, store) and the shapes they exchange. Handlers and the chat see these interfaces,
+ * never a driver, so tests can hand in the in-memory doubles of tests/support. A leaf: it
+ * imports nothing, so every folder of lib/ may depend on it without a cycle.
  */
 
 /** Counts word pieces the way the embedding model's own tokenizer does. */

@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHashEmbedder } from '../embeddings/hash-embedder.ts';
-import { addDocumentToKnowledgeBase } from '../knowledge/knowledge-base.ts';
-import { createMemoryStore } from '../knowledge/memory-store.ts';
+import { createHashEmbedder } from '../../tests/support/hash-embedder.ts';
+import { addDocumentToKnowledgeBase } from '../../lib/knowledge/knowledge-base.ts';
+import { createMemoryStore } from '../../tests/support/memory-store.ts';
 import { collectFiles, ingestFiles, type IngestTarget } from './ingest-files.ts';
 
 let folder: string;

@@ -1,8 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
 
-import { connectChatSocket } from './chat-socket-client.ts';
-import { relatedQuestion, useFakeLlmHarness } from './fake-llm-harness.ts';
+import { connectChatSocket } from '../support/chat-socket-client.ts';
+import { relatedQuestion, useFakeLlmHarness } from '../support/fake-llm-harness.ts';
 
 const unrelatedQuestion = 'Which bird sings loudest at dawn?';
 const harness = useFakeLlmHarness();

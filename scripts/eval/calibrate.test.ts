@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgeSignals, type SufficiencySignals } from '../knowledge/sufficiency.ts';
+import { judgeSignals, type SufficiencySignals } from '../../lib/knowledge/sufficiency.ts';
 import { calibrateThresholds, type CalibrationSample } from './calibrate.ts';
 
 const signals = (values: Partial<SufficiencySignals>): SufficiencySignals => ({

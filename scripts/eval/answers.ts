@@ -4,8 +4,8 @@
  * holds the evidence, and does the chat refuse what the documents do not answer.
  */
 
-import { contentTerms } from '../text-search/terms.ts';
-import { INSUFFICIENT_MESSAGE } from '../llm/prompt.ts';
+import { contentTerms } from '../../lib/text-search/terms.ts';
+import { INSUFFICIENT_MESSAGE } from '../../lib/llm/prompt.ts';
 import { containsEvidence, normalizeWhitespace, type EvalQuestion } from './eval-set.ts';
 
 /** Without a figure or code span to look for, this share of the evidence's words must be in the answer. */

@@ -4,7 +4,7 @@ import {
   type InsufficientReason,
   type SufficiencySignals,
   type SufficiencyThresholds,
-} from '../knowledge/sufficiency.ts';
+} from '../../lib/knowledge/sufficiency.ts';
 
 /** One question's signals, as measured by an evaluation run. */
 export interface CalibrationSample {

@@ -1,36 +1,26 @@
-import type { ChunkRecord, JsonObject, KnowledgeStore, SearchHit, SearchOptions, StoredDocument } from './types.ts';
+import type { ChunkRecord, JsonObject, KnowledgeStore, SearchHit, SearchOptions, StoredDocument } from '../../lib/contracts.ts';
 
 interface MemoryDocument extends StoredDocument {
   chunks: ChunkRecord[];
 }
 
 /**
- * An in-memory {@link KnowledgeStore} for unit tests and fault injection: exact cosine
- * search over every chunk. Not for production (no persistence, linear scan).
+ * A {@link KnowledgeStore} held in memory whose search is an exact linear cosine scan over
+ * every chunk: the reference an approximate (HNSW) search is measured against, and the eval
+ * CLI's `--store memory`. It has no full-text ranking (every mode ranks by cosine) and no
+ * persistence. The tests' in-memory double (tests/support/memory-store.ts) wraps it.
  */
-export function createMemoryStore(): KnowledgeStore & { failNext(error: Error): void } {
+export function createExactScanStore(): KnowledgeStore {
   const documents = new Map<string, MemoryDocument>();
-  let pendingFailure: Error | undefined;
   let sequence = 0;
-
-  const takeFailure = () => {
-    const failure = pendingFailure;
-    pendingFailure = undefined;
-    if (failure) throw failure;
-  };
   const publicView = ({ chunks: _chunks, ...document }: MemoryDocument): StoredDocument => ({ ...document });
 
   return {
-    failNext(error) {
-      pendingFailure = error;
-    },
     async findDocument(source) {
-      takeFailure();
       const document = documents.get(source);
       return document ? publicView(document) : null;
     },
     async replaceDocument({ source, contentSha256, metadata, chunks }) {
-      takeFailure();
       const now = new Date().toISOString();
       const previous = documents.get(source);
       if (previous && previous.contentSha256 === contentSha256) return { document: publicView(previous), status: 'unchanged' };
@@ -48,15 +38,12 @@ export function createMemoryStore(): KnowledgeStore & { failNext(error: Error): 
       return { document: publicView(document), status: previous ? 'replaced' : 'created' };
     },
     async listDocuments() {
-      takeFailure();
       return [...documents.values()].map(publicView).sort((a, b) => a.source.localeCompare(b.source));
     },
     async deleteDocument(source) {
-      takeFailure();
       return documents.delete(source);
     },
     async search({ embedding }, options: SearchOptions) {
-      takeFailure();
       const hits: SearchHit[] = [];
       for (const document of documents.values()) {
         if (options.sources && !options.sources.includes(document.source)) continue;
@@ -70,9 +57,7 @@ export function createMemoryStore(): KnowledgeStore & { failNext(error: Error): 
         .sort((a, b) => b.score - a.score)
         .slice(0, options.topK);
     },
-    async ping() {
-      takeFailure();
-    },
+    async ping() {},
     async close() {},
   };
 }

@@ -1,7 +1,7 @@
-import { addDocumentToKnowledgeBase, searchSimilarChunks, type KnowledgeDependencies } from '../knowledge/knowledge-base.ts';
-import { retrieveForQuestion, type QuestionRetrieval } from '../knowledge/follow-up.ts';
-import { type SufficiencySignals, type SufficiencyThresholds, type InsufficientReason } from '../knowledge/sufficiency.ts';
-import type { HybridSettings, SearchMode } from '../knowledge/types.ts';
+import { addDocumentToKnowledgeBase, searchSimilarChunks, type KnowledgeDependencies } from '../../lib/knowledge/knowledge-base.ts';
+import { retrieveForQuestion, type QuestionRetrieval } from '../../lib/knowledge/follow-up.ts';
+import { type SufficiencySignals, type SufficiencyThresholds, type InsufficientReason } from '../../lib/knowledge/sufficiency.ts';
+import type { HybridSettings, SearchMode } from '../../lib/contracts.ts';
 import { calibrateThresholds, type CalibrationProposal } from './calibrate.ts';
 import { containsEvidence, type EvalSet } from './eval-set.ts';
 import { chunkKey, type ExactSearch } from './exact-reference.ts';

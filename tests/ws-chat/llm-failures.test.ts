@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { unusedPort } from '../../tests/support/fake-llm-server.ts';
+import { unusedPort } from '../support/fake-llm-server.ts';
 
-import { relatedQuestion, useFakeLlmHarness } from './fake-llm-harness.ts';
+import { relatedQuestion, useFakeLlmHarness } from '../support/fake-llm-harness.ts';
 
 const harness = useFakeLlmHarness();
 const { serve, connect } = harness;

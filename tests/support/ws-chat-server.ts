@@ -1,13 +1,13 @@
 import { PERMISSIVE_THRESHOLDS, type SufficiencyThresholds } from '../../lib/knowledge/sufficiency.ts';
-import { createHashEmbedder } from '../../lib/embeddings/hash-embedder.ts';
+import { createHashEmbedder } from './hash-embedder.ts';
 import { type Environment, loadConfig } from '../../lib/config.ts';
 import { searchSimilarChunks } from '../../lib/knowledge/knowledge-base.ts';
-import { createMemoryStore } from '../../lib/knowledge/memory-store.ts';
-import type { SearchHit, SearchOptions } from '../../lib/knowledge/types.ts';
+import { createMemoryStore } from './memory-store.ts';
+import type { SearchHit, SearchOptions } from '../../lib/contracts.ts';
 import { createChatModel } from '../../lib/llm/chat-model.ts';
 import type { ChatModel } from '../../lib/llm/types.ts';
-import { listenNode, nodeUpgradeWebSocket } from '../runtime/node.ts';
-import { createWsChatApp } from './app.ts';
+import { listenNode, nodeUpgradeWebSocket } from '../../functions/runtime/node.ts';
+import { createWsChatApp } from '../../functions/ws-chat/app.ts';
 
 export interface TestDocument {
   source: string;

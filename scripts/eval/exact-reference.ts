@@ -1,6 +1,6 @@
-import { addDocumentToKnowledgeBase, searchSimilarChunks, type KnowledgeDependencies } from '../knowledge/knowledge-base.ts';
-import { createMemoryStore } from '../knowledge/memory-store.ts';
-import { inputText, type Embedder, type SearchHit } from '../knowledge/types.ts';
+import { addDocumentToKnowledgeBase, searchSimilarChunks, type KnowledgeDependencies } from '../../lib/knowledge/knowledge-base.ts';
+import { createExactScanStore } from './exact-scan-store.ts';
+import { inputText, type Embedder, type SearchHit } from '../../lib/contracts.ts';
 import type { EvalDocument } from './eval-set.ts';
 
 /** Exact nearest neighbours of a question: the reference an approximate (HNSW) search is measured against. */
@@ -28,7 +28,7 @@ export function createCachingEmbedder(embedder: Embedder): Embedder {
 
 /**
  * Builds an exact-scan reference without any SQL: the same documents, chunked and embedded the
- * same way, in the in-memory store, whose search is a linear cosine scan. Chunks are
+ * same way, in the exact-scan store, whose search is a linear cosine scan. Chunks are
  * identified by `source#chunkIndex`, equal in both stores because the chunker is deterministic.
  * (Float rounding differs: pgvector stores float4; near-ties may swap, costing a little recall.)
  */
@@ -36,7 +36,7 @@ export async function createExactReference(
   documents: readonly EvalDocument[],
   dependencies: Pick<KnowledgeDependencies, 'embedder' | 'chunking'>,
 ): Promise<ExactSearch> {
-  const knowledge: KnowledgeDependencies = { ...dependencies, store: createMemoryStore() };
+  const knowledge: KnowledgeDependencies = { ...dependencies, store: createExactScanStore() };
   for (const document of documents) await addDocumentToKnowledgeBase(knowledge, document);
   return (question, topK) => searchSimilarChunks(knowledge, question, { topK, mode: 'vector' });
 }

@@ -1,4 +1,4 @@
-import { inputText, type Embedder } from '../knowledge/types.ts';
+import { inputText, type Embedder } from '../../lib/contracts.ts';
 
 export interface HashEmbedderOptions {
   dimensions?: number;
