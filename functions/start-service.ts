@@ -4,12 +4,8 @@ import type { Config } from '../lib/config.ts';
 import type { ClientAddress } from '../lib/http/client-identity.ts';
 import { openDatabase, type Database } from '../lib/db/connect.ts';
 import { DataDirectoryLockedError } from '../lib/db/embedded.ts';
-import { pendingMigrations, runMigrations } from '../lib/db/migrate.ts';
-import { openKnowledgeStore } from '../lib/db/knowledge-store.ts';
-import { checkEmbeddingColumn } from '../lib/db/schema-check.ts';
-import { loadEmbedder } from '../lib/embeddings/load-embedder.ts';
 import type { KnowledgeDependencies } from '../lib/knowledge/knowledge-base.ts';
-import type { Embedder } from '../lib/contracts.ts';
+import { openKnowledgeBase, type OpenedKnowledgeBase } from '../lib/knowledge/open-knowledge-base.ts';
 import { openChatModel } from '../lib/llm/open-chat-model.ts';
 import { createLog, type Log } from '../lib/log.ts';
 import { createServiceState } from '../lib/service-state.ts';
@@ -48,7 +44,7 @@ export async function startService(config: Config, runtime: RuntimeAdapter, log:
   const chatModel = chat?.chatModel;
   if (chat) log('info', 'chat model', chat.runtime === 'server' ? { runtime: 'server', base_url: config.llm.baseURL } : { runtime: 'embedded' });
   let database: Database | undefined;
-  let embedder: Embedder | undefined;
+  let knowledgeBase: OpenedKnowledgeBase | undefined;
   let stopped = false;
 
   const readiness = async (): Promise<ReadinessReport> => {
@@ -101,20 +97,11 @@ export async function startService(config: Config, runtime: RuntimeAdapter, log:
     }
     if (stopped || !database) return;
     log('info', 'database connected', { database: database.description });
-    state.setReason('applying migrations');
-    if (config.database.migrateOnStart) {
-      const applied = await runMigrations(database.sql);
-      if (applied.length > 0) log('info', 'migrations applied', { migrations: applied.map((migration) => migration.id) });
-    } else {
-      const pending = await pendingMigrations(database.sql);
-      if (pending.length > 0) throw new Error(`database has ${pending.length} pending migration(s) (${pending.map((migration) => migration.id).join(', ')}); run npm run migrate or set MIGRATE_ON_START=true`);
-    }
-    await checkEmbeddingColumn(database.sql, config.embedding.dimensions);
-    state.setReason(`loading embedding model ${config.embedding.model}`);
-    const started = Date.now();
-    embedder = await loadEmbedder(config.embedding, { log: (message) => log('info', message) });
-    log('info', 'embedding model ready', { model: embedder.modelId, dimensions: embedder.dimensions, load_ms: Date.now() - started });
-    state.setReady({ store: openKnowledgeStore(database), embedder, chunking: config.chunking });
+    const opened = await openKnowledgeBase(config, { log, database, onStep: (step) => state.setReason(step) });
+    knowledgeBase = opened;
+    // stop() may have run while the model loaded: it could not close what was not there yet.
+    if (stopped) return opened.close().catch(() => {});
+    state.setReady(opened.dependencies);
   };
 
   const ready = initialise().catch((error: Error) => {
@@ -130,8 +117,8 @@ export async function startService(config: Config, runtime: RuntimeAdapter, log:
       stopped = true;
       await server.close();
       await chat?.close().catch(() => {});
-      await embedder?.close().catch(() => {});
-      await database?.close().catch(() => {});
+      // Once opened, the knowledge base owns the database and closes it with the embedder.
+      await (knowledgeBase ?? database)?.close().catch(() => {});
     },
   };
 }

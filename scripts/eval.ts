@@ -9,10 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../lib/config.ts';
-import { openDatabase, type Database } from '../lib/db/connect.ts';
-import { openKnowledgeStore } from '../lib/db/knowledge-store.ts';
-import { runMigrations } from '../lib/db/migrate.ts';
 import { loadEmbedder } from '../lib/embeddings/load-embedder.ts';
+import { openKnowledgeBase, type OpenedKnowledgeBase } from '../lib/knowledge/open-knowledge-base.ts';
 import { EvalSetError, loadEvalSet } from './eval/eval-set.ts';
 import { createCachingEmbedder, createExactReference } from './eval/exact-reference.ts';
 import { formatReport } from './eval/format-report.ts';
@@ -20,7 +18,7 @@ import { runEvaluation } from './eval/run-eval.ts';
 import { formatAnswerReport, runAnswerEvaluation } from './eval-answers.ts';
 import { createExactScanStore } from './eval/exact-scan-store.ts';
 import { thresholdsForModel } from '../lib/knowledge/sufficiency.ts';
-import type { KnowledgeStore } from '../lib/contracts.ts';
+import type { Embedder, KnowledgeStore } from '../lib/contracts.ts';
 
 const usage = 'usage: npm run eval -- <set.json> [--calibrate] [--json] [--min-evidence-at-3 X] [--store embedded|memory] [--answers]';
 
@@ -47,20 +45,25 @@ async function main(): Promise<number> {
   const config = loadConfig(process.env);
   const set = await loadEvalSet(positionals[0]!);
   const log = (message: string) => console.error(`eval: ${message}`);
-  const embedder = createCachingEmbedder(await loadEmbedder(config.embedding, { log }));
-  let database: Database | undefined;
+  let knowledgeBase: OpenedKnowledgeBase | undefined;
+  let embedderOnly: Embedder | undefined;
   let dataDir: string | undefined;
   try {
+    let loaded: Embedder;
     let store: KnowledgeStore;
     if (values.store === 'memory') {
+      loaded = embedderOnly = await loadEmbedder(config.embedding, { log });
       store = createExactScanStore();
     } else {
       dataDir = await mkdtemp(path.join(tmpdir(), 'local-rag-eval-'));
       // Never DATABASE_URL: the evaluation must not write into a real knowledge base.
-      database = await openDatabase({ ...config.database, url: undefined, dataDir }, { efSearch: config.retrieval.efSearch });
-      await runMigrations(database.sql);
-      store = openKnowledgeStore(database);
+      const evalConfig = { ...config, database: { ...config.database, url: undefined, dataDir, migrateOnStart: true } };
+      knowledgeBase = await openKnowledgeBase(evalConfig, { log: (_level, message) => log(message) });
+      loaded = knowledgeBase.embedder;
+      store = knowledgeBase.store;
     }
+    // One cache for both stores: the exact reference embeds the same chunks again.
+    const embedder = createCachingEmbedder(loaded);
     const chunking = config.chunking;
     const thresholds = thresholdsForModel(embedder.modelId, config.retrieval.minScore === undefined ? {} : { minBestScore: config.retrieval.minScore });
     if (values.answers) {
@@ -87,8 +90,7 @@ async function main(): Promise<number> {
     }
     return 0;
   } finally {
-    await embedder.close();
-    await database?.close();
+    await (knowledgeBase ?? embedderOnly)?.close();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   }
 }

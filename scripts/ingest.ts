@@ -4,9 +4,14 @@
 // embedded one in DATA_DIR, which must not be in use by a running server); with --url it
 // goes through a running service's API. Unchanged files cost no embedding work either way.
 import { loadConfig } from '../lib/config.ts';
+import type { Log } from '../lib/log.ts';
 import { collectFiles, ingestFiles, type IngestTarget } from './ingest/ingest-files.ts';
 
 const args = process.argv.slice(2);
+/** Opening steps (migrations applied, model loaded) as plain lines on stderr; debug left out. */
+const progressLog: Log = (level, message, fields) => {
+  if (level !== 'debug') console.error(`ingest: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`);
+};
 const option = (name: string) => {
   const index = args.indexOf(name);
   if (index < 0) return undefined;
@@ -35,7 +40,7 @@ try {
   } else {
     const config = loadConfig(process.env);
     const { openDirectTarget } = await import('./ingest/direct-target.ts');
-    const direct = await openDirectTarget(config);
+    const direct = await openDirectTarget(config, { log: progressLog });
     target = direct.target;
     close = direct.close;
   }

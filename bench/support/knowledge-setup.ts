@@ -5,10 +5,9 @@ import postgres from 'postgres';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { createApp } from '../../functions/app.ts';
 import type { Config } from '../../lib/config.ts';
-import { openDatabase, type Database } from '../../lib/db/connect.ts';
-import { openKnowledgeStore } from '../../lib/db/knowledge-store.ts';
-import { runMigrations } from '../../lib/db/migrate.ts';
-import { loadEmbedder } from '../../lib/embeddings/load-embedder.ts';
+import type { Database } from '../../lib/db/connect.ts';
+import { openKnowledgeBase } from '../../lib/knowledge/open-knowledge-base.ts';
+import { createLog } from '../../lib/log.ts';
 import type { Embedder, KnowledgeStore } from '../../lib/contracts.ts';
 import { describeUrl, serverDatabaseUrl } from './bench-environment.ts';
 
@@ -30,7 +29,7 @@ export interface BenchKnowledge {
  * composes the app exactly as the bundled runtime does (`createApp`), minus the HTTP listener.
  */
 export async function openBenchKnowledge(config: Config, target: 'embedded' | 'server'): Promise<BenchKnowledge> {
-  let database: Database;
+  let databaseSettings: Config['database'];
   let description: string;
   let cleanup = async () => {};
   if (target === 'server') {
@@ -38,21 +37,21 @@ export async function openBenchKnowledge(config: Config, target: 'embedded' | 's
     const admin = postgres(url, { max: 1, onnotice: () => {} });
     await admin.unsafe('DROP TABLE IF EXISTS knowledge_chunks, knowledge_documents, knowledge_lexemes, schema_migrations CASCADE');
     await admin.end();
-    database = await openDatabase({ url, dataDir: '', poolSize: config.database.poolSize, migrateOnStart: true }, { efSearch: config.retrieval.efSearch });
+    databaseSettings = { url, dataDir: '', poolSize: config.database.poolSize, migrateOnStart: true };
     description = `PostgreSQL server at ${describeUrl(url)}`;
   } else {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'local-rag-bench-'));
-    database = await openDatabase({ dataDir, poolSize: 1, migrateOnStart: true }, { efSearch: config.retrieval.efSearch });
+    databaseSettings = { dataDir, poolSize: 1, migrateOnStart: true };
     description = 'embedded PGlite (temporary data folder)';
     cleanup = () => rm(dataDir, { recursive: true, force: true });
   }
-  await runMigrations(database.sql);
+  // Warnings only: the benchmark's own lines are its output.
+  const knowledgeBase = await openKnowledgeBase({ ...config, database: databaseSettings }, { log: createLog('warn') });
+  const { database, store, embedder } = knowledgeBase;
   const [server] = await database.sql<{ version: string }[]>`SELECT current_setting('server_version') AS version`;
   const [vector] = await database.sql<{ extversion: string }[]>`SELECT extversion FROM pg_extension WHERE extname = 'vector'`;
-  const embedder = await loadEmbedder(config.embedding);
-  const store = openKnowledgeStore(database);
   const app = createApp(
-    { config, knowledge: () => ({ store, embedder, chunking: config.chunking }), readiness: async () => ({ ready: true, checks: {} }) },
+    { config, knowledge: () => knowledgeBase.dependencies, readiness: async () => ({ ready: true, checks: {} }) },
     { only: ['add-document', 'search'] },
   );
   return {
@@ -63,8 +62,7 @@ export async function openBenchKnowledge(config: Config, target: 'embedded' | 's
     app,
     databaseDescription: `${description}, PostgreSQL ${server?.version ?? '?'}, pgvector ${vector?.extversion ?? '?'}`,
     async close() {
-      await embedder.close();
-      await database.close();
+      await knowledgeBase.close();
       await cleanup();
     },
   };

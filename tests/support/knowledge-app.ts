@@ -1,10 +1,12 @@
 import { createApp } from '../../functions/app.ts';
-import { openDatabase, type Database } from '../../lib/db/connect.ts';
-import { openKnowledgeStore } from '../../lib/db/knowledge-store.ts';
-import { loadEmbedder } from '../../lib/embeddings/load-embedder.ts';
-import type { Embedder } from '../../lib/contracts.ts';
+import type { Database } from '../../lib/db/connect.ts';
+import { openKnowledgeBase } from '../../lib/knowledge/open-knowledge-base.ts';
+import { createLog } from '../../lib/log.ts';
 import { openTestDatabase, testConfig } from './test-environment.ts';
 import { startTcpProxy } from './tcp-proxy.ts';
+
+/** Connections to a real test server; the embedded database serves exactly one. */
+const SERVER_POOL_SIZE = 4;
 
 /**
  * The knowledge functions (add-document + search) in-process over a real database reached
@@ -19,18 +21,20 @@ export async function startKnowledgeApp(overrides: Record<string, string> = {}) 
   const credentials = target ? `${target.username}:${target.password}` : 'postgres:postgres';
   // pglite-socket serves one connection at a time: hand it over to the proxied client.
   if (!target) await owner.sql.end();
-  const database: Database = await openDatabase({
+  // Migrated already (openTestDatabase): the knowledge base only checks, as a service with
+  // MIGRATE_ON_START=false does.
+  const database = {
     url: `postgres://${credentials}@127.0.0.1:${proxy.port}${target ? target.pathname : '/postgres'}`,
     dataDir: '',
-    poolSize: target ? 4 : 1,
+    poolSize: target ? SERVER_POOL_SIZE : 1,
     migrateOnStart: false,
-  }, { efSearch: config.retrieval.efSearch });
-  const embedder: Embedder = await loadEmbedder(config.embedding);
-  const store = openKnowledgeStore(database);
+  };
+  const knowledgeBase = await openKnowledgeBase({ ...config, database }, { log: createLog(config.logLevel) });
+  const { store, embedder } = knowledgeBase;
   const app = createApp(
     {
       config,
-      knowledge: () => ({ store, embedder, chunking: config.chunking }),
+      knowledge: () => knowledgeBase.dependencies,
       readiness: async () => ({ ready: true, checks: {} }),
     },
     { only: ['add-document', 'search'] },
@@ -42,11 +46,10 @@ export async function startKnowledgeApp(overrides: Record<string, string> = {}) 
     embedder,
     proxy,
     /** For assertions on stored rows: straight to the server, or (embedded) the one connection. */
-    admin: target ? owner.sql : database.sql,
+    admin: target ? owner.sql : knowledgeBase.database.sql,
     async close() {
-      await database.close();
+      await knowledgeBase.close();
       await proxy.close();
-      await embedder.close();
       await owner.close();
     },
   };
