@@ -7,6 +7,7 @@ import { checkComposeText, checkDeployment, PROJECT_ROOT, VARIANTS } from './che
 import { checkDockerfile } from './check-compose/dockerfile.ts';
 import { checkNginxConfig } from './check-compose/nginx.ts';
 import { COMPOSE_SCHEMA_PATH, loadComposeValidator } from './check-compose/schema.ts';
+import { describeWhenPresent } from '../tests/support/requirements.ts';
 
 const validate = loadComposeValidator(path.resolve(PROJECT_ROOT, COMPOSE_SCHEMA_PATH));
 const read = (file: string) => readFileSync(path.join(PROJECT_ROOT, file), 'utf8');
@@ -116,7 +117,7 @@ describe('the Dockerfile checker', () => {
   });
 });
 
-describe.skipIf(!nginxInstalled)('the gateway config under a real nginx (nginx -t)', () => {
+describeWhenPresent({ present: nginxInstalled, missing: 'nginx is not installed (bash infra/scripts/nginx.sh install)' }, 'the gateway config under a real nginx (nginx -t)', () => {
   it('rejects a broken template', () => {
     const root = mkdtempSync(path.join(tmpdir(), 'gateway-root-'));
     try {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeWhenPresent } from '../tests/support/requirements.ts';
 
 const projectRoot = fileURLToPath(new URL('../', import.meta.url));
 const fixtureModel = path.join(projectRoot, '../shared/fixtures/models/glove-static-384d');
@@ -37,7 +38,7 @@ const tinySet = {
   ],
 };
 
-describe.skipIf(model === undefined)('npm run eval', () => {
+describeWhenPresent({ present: model !== undefined, missing: 'no fixture model and no EMBEDDING_MODEL' }, 'npm run eval', () => {
   let directory: string;
   beforeAll(async () => {
     directory = await mkdtemp(path.join(tmpdir(), 'eval-cli-'));

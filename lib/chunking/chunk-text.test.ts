@@ -5,6 +5,7 @@ import { loadEmbedder } from '../embeddings/load-embedder.ts';
 import type { Embedder, TokenCounter } from '../contracts.ts';
 import { expectNoTextLost, expectWithinBudget } from '../../tests/support/chunk-assertions.ts';
 import { chunkText } from './chunk-text.ts';
+import { describeWhenPresent } from '../../tests/support/requirements.ts';
 
 /** BERT-like: a word, a CJK character or a punctuation mark is one token. */
 const wordCounter: TokenCounter = {
@@ -195,7 +196,7 @@ function randomDocument(random: () => number): string {
 
 const fixtureFolder = path.resolve(import.meta.dirname, '../../../shared/fixtures/models/glove-static-384d');
 
-describe.skipIf(!existsSync(fixtureFolder))('chunkText with the fixture model\'s own tokenizer (skipped: fixture model missing)', () => {
+describeWhenPresent({ present: existsSync(fixtureFolder), missing: `no fixture model at ${fixtureFolder}` }, 'chunkText with the fixture model\'s own tokenizer', () => {
   let embedder: Embedder;
   beforeAll(async () => {
     embedder = await loadEmbedder({ model: fixtureFolder, dimensions: 384, dtype: 'fp32', threads: 1, batchSize: 32, modelsDir: './models', offline: false });

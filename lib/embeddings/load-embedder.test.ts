@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../config.ts';
 import type { Embedder } from '../contracts.ts';
 import { loadEmbedder } from './load-embedder.ts';
+import { describeWhenPresent } from '../../tests/support/requirements.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '../..');
 const fixtureFolder = path.resolve(projectRoot, '../shared/fixtures/models/glove-static-384d');
@@ -25,7 +26,7 @@ const settings = (overrides: Partial<Config['embedding']> = {}): Config['embeddi
 const cosine = (left: number[], right: number[]) => left.reduce((sum, value, index) => sum + value * right[index]!, 0);
 const norm = (vector: number[]) => Math.sqrt(cosine(vector, vector));
 
-describe.skipIf(!fixturePresent)(`loadEmbedder with the fixture model (skipped: no model at ${path.relative(projectRoot, fixtureFolder)})`, () => {
+describeWhenPresent({ present: fixturePresent, missing: `no fixture model at ${path.relative(projectRoot, fixtureFolder)}` }, 'loadEmbedder with the fixture model', () => {
   let embedder: Embedder;
   beforeAll(async () => {
     embedder = await loadEmbedder(settings());

@@ -6,6 +6,7 @@ import { chunkText } from '../chunking/chunk-text.ts';
 import type { Embedder } from '../contracts.ts';
 import { loadEmbedder } from './load-embedder.ts';
 import { meanPoolNormalized, splitsAtWhitespace } from './sentence-encoder.ts';
+import { describeWhenPresent } from '../../tests/support/requirements.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '../..');
 const fixtureFolder = path.resolve(projectRoot, '../shared/fixtures/models/glove-static-384d');
@@ -41,7 +42,7 @@ describe('splitsAtWhitespace', () => {
   });
 });
 
-describe.skipIf(!fixturePresent)('the service embedder against the transformers.js pipeline (fixture model)', () => {
+describeWhenPresent({ present: fixturePresent, missing: 'no fixture model' }, 'the service embedder against the transformers.js pipeline (fixture model)', () => {
   let embedder: Embedder;
   let reference: FeatureExtractionPipeline;
   beforeAll(async () => {

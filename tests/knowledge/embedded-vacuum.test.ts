@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../lib/db/connect.ts';
 import { createVacuumScheduler } from '../../lib/db/embedded-vacuum.ts';
-import { createPostgresStore } from '../../lib/db/knowledge-store.ts';
+import { createPostgresStore, openKnowledgeStore } from '../../lib/db/knowledge-store.ts';
 import type { ChunkRecord, KnowledgeStore } from '../../lib/contracts.ts';
 import { databaseLane, openTestDatabase } from '../support/test-environment.ts';
 
@@ -35,9 +35,21 @@ describe.runIf(databaseLane() === 'embedded')('the embedded database reclaims re
     return { first, last: await tableBytes(on) };
   };
 
-  it('is given a VACUUM scheduler by openDatabase', () => {
-    expect(database.maintenance).toBeDefined();
-  });
+  it('vacuums through the store the service opens (openDatabase + openKnowledgeStore) once 1,000 chunks are dead', async () => {
+    const vacuums: unknown[] = [];
+    const serviceDatabase = await openTestDatabase({ log: (_level, message) => message === 'embedded database vacuumed' && vacuums.push(message) });
+    try {
+      const store = openKnowledgeStore(serviceDatabase);
+      // 17 replacements of a 60-chunk document leave 1,020 dead chunks: just over the default.
+      for (let round = 0; round <= 17; round++) {
+        await store.replaceDocument({ source: 'notes.md', contentSha256: `v${round}`, metadata: {}, chunks: version(round) });
+      }
+      await serviceDatabase.maintenance!.close();
+      expect(vacuums.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await serviceDatabase.close();
+    }
+  }, 180_000);
 
   it('grows without bound when nothing vacuums (the control), stays bounded with the scheduler, and keeps the latest version searchable', async () => {
     const unattended = await churn(control, createPostgresStore(control.sql));

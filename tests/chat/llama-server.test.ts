@@ -2,7 +2,7 @@
 // It asserts protocol and process behaviour only: the tiny model's text carries no meaning.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLlamaServer, type RunningLlamaServer } from './llama-server.ts';
+import { startLlamaServer, type RunningLlamaServer } from '../support/llama-server.ts';
 
 // The first run compiles llama.cpp (about 7 minutes on 2 cores); later runs start in < 1 s.
 const firstBuildTimeoutMs = 20 * 60_000;
