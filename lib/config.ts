@@ -24,10 +24,9 @@ export const DEFAULT_HYBRID_SETTINGS: HybridSettings = { vectorWeight: 1, textWe
 
 /**
  * The `hnsw.ef_search` a session starts with unless configured (`RAG_HNSW_EF_SEARCH`; see
- * openDatabase). At 100k chunks (bench/results/search.md) pgvector's own default, 40, gave
- * recall@10 0.68-0.74, 200 gave 0.93-0.95 depending on the graph's build, 300 gave 0.96, 400
- * 0.975. Not 400: pgvector's cost estimate grows with ef_search, and at 10k chunks the planner
- * then prefers an exact scan that takes twice as long in PGlite (26 vs 16 ms).
+ * openDatabase): the lowest setting whose recall@10 at 100k chunks reached the 0.95 goal, and
+ * not higher because pgvector's cost estimate grows with it until, at 10k chunks, the planner
+ * prefers a slower exact scan. The figures: bench/results/hnsw-ef-search.md.
  */
 export const DEFAULT_HNSW_EF_SEARCH = 300;
 

@@ -128,7 +128,7 @@ function buildStatement(
   }
 
   // The query vector is bound once: each `${vector}::vector` would be a parameter of its own,
-  // sent and parsed again (~0.6 ms each in PGlite, see lib/db/vector.ts).
+  // sent and parsed again (a float literal's parse is costly in PGlite, see lib/db/vector.ts).
   return client`
     WITH query_vector AS MATERIALIZED (SELECT ${vector}::vector AS embedding), ${ranked}
     SELECT * FROM (

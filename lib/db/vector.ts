@@ -12,9 +12,10 @@ const INT4_MAX = 2 ** 31 - 1;
  * so the largest is ±(2³¹ − 1), rounded. SQL turns it back with
  * `l2_normalize(x::int4[]::vector)` (see {@link unitVectorFromIntegers}).
  *
- * Why not the float text: parsing a float costs PGlite's WebAssembly `strtof` ~1.5 µs, so a
- * 384-dimensional vector took ~0.6 ms to parse, about as long as embedding it with a small
- * model, while integers parse ~10× faster (and half as many bytes travel). The rounding is
+ * Why not the float text: PGlite's WebAssembly `strtof` made parsing a 384-float literal cost
+ * about as much as embedding the text with a small model, while integers parse an order of
+ * magnitude faster and half as many bytes travel (figures: bench/README.md, "Vectors travel
+ * as scaled integers"). The rounding is
  * 2⁻³¹ of the largest component, far below float4's own precision for every component that
  * matters to a cosine; the stored vector is unit length like the embedder's.
  */
