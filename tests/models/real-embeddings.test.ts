@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.ts';
 import { loadEmbedder } from '../../lib/embeddings/load-embedder.ts';
-import type { Embedder } from '../../lib/knowledge/types.ts';
+import type { Embedder } from '../../lib/contracts.ts';
 import { findRealModels, modelsPython, realModelsRequired, REAL_EMBEDDING_MODEL } from '../support/real-models.ts';
 import { VERIFICATION_TEXTS } from './sentences.ts';
 
