@@ -10,13 +10,22 @@ import { openChatModel } from '../lib/llm/open-chat-model.ts';
 import { createLog, type Log } from '../lib/log.ts';
 import { createServiceState } from '../lib/service-state.ts';
 import { createApp, type ReadinessReport } from './app.ts';
+import type { RunningServer } from './runtime/runtime.ts';
 import { thresholdsForModel } from '../lib/knowledge/sufficiency.ts';
 
-export interface RuntimeAdapter {
+/** What the service needs from the runtime, bound to its port and host (main.ts builds it from a Runtime). */
+export interface ServiceRuntime {
   upgradeWebSocket: UpgradeWebSocket;
   /** The peer's address of a request (the runtime's connection info). */
   clientAddress?: ClientAddress;
-  listen(app: Hono<any, any, any>): Promise<{ port: number; close(): Promise<void> }>;
+  listen(app: Hono<any, any, any>): Promise<RunningServer>;
+}
+
+export interface StartServiceOptions {
+  config: Config;
+  runtime: ServiceRuntime;
+  /** Default: JSON lines at `config.logLevel`. */
+  log?: Log;
 }
 
 export interface RunningService {
@@ -38,7 +47,9 @@ export interface RunningService {
  * loaded and warmed. A database that is not reachable yet is retried with backoff; a
  * locked data directory, a missing model or a schema mismatch is fatal.
  */
-export async function startService(config: Config, runtime: RuntimeAdapter, log: Log = createLog(config.logLevel)): Promise<RunningService> {
+export async function startService(options: StartServiceOptions): Promise<RunningService> {
+  const { config, runtime } = options;
+  const log = options.log ?? createLog(config.logLevel);
   const state = createServiceState<KnowledgeDependencies>('starting');
   const chat = config.functions.includes('ws-chat') ? openChatModel(config.llm, { log }) : undefined;
   const chatModel = chat?.chatModel;

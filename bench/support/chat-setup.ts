@@ -109,7 +109,7 @@ export async function openChatBench(config: Config, options: { parallel: number;
       thresholds,
       upgradeWebSocket: nodeUpgradeWebSocket,
     });
-    const server = await listenNode(app, { port: 0, host: '127.0.0.1', maxFrameBytes: llmConfig.chat.maxFrameBytes * 4 });
+    const server = await listenNode(app, { port: 0, host: '127.0.0.1', maxFrameBytes: llmConfig.chat.maxFrameBytes });
     const opened = knowledge;
     return {
       config: llmConfig,

@@ -1,3 +1,4 @@
+// The Node runtime: `@hono/node-server` with `ws` for WebSockets. See runtime.ts for the shape.
 import type { AddressInfo } from 'node:net';
 import { serve, upgradeWebSocket } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -5,6 +6,7 @@ import type { Context, Hono } from 'hono';
 import type { UpgradeWebSocket } from 'hono/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { selectSubprotocol } from '../../lib/http/websocket-subprotocol.ts';
+import { STOP_SIGNALS, TRANSPORT_FRAME_HEADROOM, type ListenOptions, type Runtime, type RunningServer } from './runtime.ts';
 
 /** Node's WebSocket upgrade helper, for apps composed with `createApp`. */
 export const nodeUpgradeWebSocket = upgradeWebSocket as unknown as UpgradeWebSocket;
@@ -19,30 +21,17 @@ export function nodeClientAddress(context: Context): string | undefined {
   }
 }
 
-export interface RunningServer {
-  /** The port actually bound (useful with port 0). */
-  port: number;
-  close(): Promise<void>;
-}
-
-export interface ListenNodeOptions {
-  port: number;
-  host: string;
-  maxFrameBytes: number;
-  /** Ping every socket this often; one that has not answered the previous ping is dropped. 0 = never. */
-  pingIntervalMs?: number;
-}
-
 /**
- * Serves a Hono app on Node with WebSocket support (`ws` in noServer mode, frames larger
- * than `maxFrameBytes` are refused by `ws` itself with close code 1009). Answers only the
+ * Serves a Hono app on Node with WebSocket support (`ws` in noServer mode; frames larger
+ * than {@link TRANSPORT_FRAME_HEADROOM} × `maxFrameBytes` are refused by `ws` itself with
+ * close code 1009). Answers only the
  * `local-rag.v1` subprotocol (never the entry that carries a key), and pings sockets so a
  * peer that vanished without a close (a laptop lid, a dropped network) frees its slot.
  */
-export function listenNode(app: Hono<any, any, any>, options: ListenNodeOptions): Promise<RunningServer> {
+export function listenNode(app: Hono<any, any, any>, options: ListenOptions): Promise<RunningServer> {
   const websocketServer = new WebSocketServer({
     noServer: true,
-    maxPayload: options.maxFrameBytes,
+    maxPayload: options.maxFrameBytes * TRANSPORT_FRAME_HEADROOM,
     handleProtocols: (protocols) => selectSubprotocol([...protocols].join(',')) ?? false,
   });
   const alive = new WeakSet<WebSocket>();
@@ -80,3 +69,17 @@ export function listenNode(app: Hono<any, any, any>, options: ListenNodeOptions)
     server.once('error', reject);
   });
 }
+
+/** The Node runtime for `main` (functions/serve.node.ts). */
+export const nodeRuntime: Runtime = {
+  name: 'node',
+  environment: () => process.env,
+  listen: listenNode,
+  // Node pings in listenNode (ws has no keep-alive of its own).
+  createUpgradeWebSocket: () => nodeUpgradeWebSocket,
+  clientAddress: nodeClientAddress,
+  onStopSignal(handler) {
+    for (const signal of STOP_SIGNALS) process.once(signal, () => handler(signal));
+  },
+  exit: (code) => process.exit(code),
+};

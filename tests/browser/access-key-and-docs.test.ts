@@ -4,7 +4,8 @@
 import type { ConsoleMessage, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../functions/app.ts';
-import { listenNode, nodeClientAddress, nodeUpgradeWebSocket, type RunningServer } from '../../functions/runtime/node.ts';
+import { listenNode, nodeClientAddress, nodeUpgradeWebSocket } from '../../functions/runtime/node.ts';
+import type { RunningServer } from '../../functions/runtime/runtime.ts';
 import { createHashEmbedder } from '../support/hash-embedder.ts';
 import { addDocumentToKnowledgeBase } from '../../lib/knowledge/knowledge-base.ts';
 import { createMemoryStore } from '../support/memory-store.ts';

@@ -58,9 +58,12 @@ beforeAll(async () => {
     // Long answers, so that Stop lands while tokens are still coming.
     LLM_MAX_TOKENS: '400',
   });
-  service = await startService(config, {
-    upgradeWebSocket: nodeUpgradeWebSocket,
-    listen: (app) => listenNode(app, { port: 0, host: '127.0.0.1', maxFrameBytes: config.chat.maxFrameBytes }),
+  service = await startService({
+    config,
+    runtime: {
+      upgradeWebSocket: nodeUpgradeWebSocket,
+      listen: (app) => listenNode(app, { port: 0, host: '127.0.0.1', maxFrameBytes: config.chat.maxFrameBytes }),
+    },
   });
   await service.ready;
   for (const document of DOCUMENTS) {

@@ -6,7 +6,7 @@ import { Hono } from 'hono';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listenNode } from '../../functions/runtime/node.ts';
-import type { RunningServer } from '../../functions/runtime/node.ts';
+import type { RunningServer } from '../../functions/runtime/runtime.ts';
 import { createChatPageRoutes } from '../../lib/http/chat-page.ts';
 import { buildWeb } from '../../scripts/build-web.ts';
 import { chromiumAvailable, launchBrowser } from './support/browser.ts';

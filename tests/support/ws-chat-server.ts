@@ -34,8 +34,6 @@ export async function serveWsChatForTest(options: {
   thresholds?: Partial<SufficiencyThresholds>;
   chatModel?: ChatModel;
   retrieve?: (query: string, searchOptions: SearchOptions) => Promise<SearchHit[]>;
-  /** `ws` maxPayload; frames above it are closed with 1009 before the handler sees them. */
-  socketMaxPayload?: number;
 }) {
   const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', ...options.environment });
   const embedder = createHashEmbedder();
@@ -67,7 +65,7 @@ export async function serveWsChatForTest(options: {
     upgradeWebSocket: nodeUpgradeWebSocket,
     log: (level, message, fields) => logs.push({ level, message, fields }),
   });
-  const server = await listenNode(app, { port: 0, host: '127.0.0.1', maxFrameBytes: options.socketMaxPayload ?? config.chat.maxFrameBytes * 4 });
+  const server = await listenNode(app, { port: 0, host: '127.0.0.1', maxFrameBytes: config.chat.maxFrameBytes });
   return {
     config,
     app,

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import { connectChatSocket } from '../support/chat-socket-client.ts';
 import { relatedQuestion, useFakeLlmHarness } from '../support/fake-llm-harness.ts';
+import { TRANSPORT_FRAME_HEADROOM } from '../../functions/runtime/runtime.ts';
 
 const unrelatedQuestion = 'Which bird sings loudest at dawn?';
 const harness = useFakeLlmHarness();
@@ -179,8 +180,8 @@ describe('GET /ws/llm', () => {
     expect(types(next).at(-1)).toBe('done');
   });
 
-  it('closes with 1009 a frame above the socket payload limit', async () => {
-    const { url } = await serve({ WS_MAX_FRAME_BYTES: '1024' }, { socketMaxPayload: 1024 });
+  it(`closes with 1009 a frame above ${TRANSPORT_FRAME_HEADROOM} times WS_MAX_FRAME_BYTES, before the handler buffers it`, async () => {
+    const { url } = await serve({ WS_MAX_FRAME_BYTES: '1024' });
     const socket = await connect(url);
     socket.send('x'.repeat(5_000));
     expect(await socket.closed).toBe(1009);
