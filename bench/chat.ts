@@ -4,7 +4,7 @@
 //
 //   npx tsx bench/chat.ts [--rounds 15] [--overflow-rounds 8] [--warmup 3] [--insufficient-rounds 20] [--sockets 20] [--concurrency-runs 2]
 import os from 'node:os';
-import { connectChatSocket } from '../tests/support/chat-socket-client.ts';
+import { connectChatSocket } from '../scripts/eval/chat-socket-client.ts';
 import { benchConfig, benchModelSetting, commandLine, integerArgument, parseArguments, runRows, writeResults } from './support/bench-environment.ts';
 import { askConcurrently, askInsufficient, measurePaired, streamDirectConcurrently, timeRetrieval, withLlamaWork, type PairedMeasurement } from './support/chat-measurements.ts';
 import { type ConcurrencyRun, RATE_GOAL, renderChatReport, summarize, TTFT_SLACK_MS } from './support/chat-report.ts';

@@ -10,7 +10,7 @@ import type { SufficiencyThresholds } from '../lib/knowledge/sufficiency.ts';
 import { createChatModel } from '../lib/llm/chat-model.ts';
 import { listenNode, nodeUpgradeWebSocket } from '../functions/runtime/node.ts';
 import { createWsChatApp } from '../functions/ws-chat/app.ts';
-import { connectChatSocket } from '../tests/support/chat-socket-client.ts';
+import { connectChatSocket } from './eval/chat-socket-client.ts';
 
 /** One answer may take this long on a small CPU (prompt processing plus LLM_MAX_TOKENS). */
 const ANSWER_TIMEOUT_MS = 300_000;

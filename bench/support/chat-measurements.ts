@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { connectChatSocket, type ChatSocketClient, type TimedFrame } from '../../tests/support/chat-socket-client.ts';
+import { connectChatSocket, type ChatSocketClient, type TimedFrame } from '../../scripts/eval/chat-socket-client.ts';
 import { retryingStaleConnections } from '../../lib/llm/stale-connection-retry.ts';
 import type { ChatMessage } from '../../lib/llm/types.ts';
 import type { AnswerProbe, ChatBench } from './chat-setup.ts';

@@ -2,7 +2,7 @@
 // the prompt ws-chat sends must never be one the server refuses for length.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectChatSocket, type ChatSocketClient } from '../support/chat-socket-client.ts';
+import { connectChatSocket, type ChatSocketClient } from '../../scripts/eval/chat-socket-client.ts';
 import { serveWsChatForTest } from '../support/ws-chat-server.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { createChatModel } from '../../lib/llm/chat-model.ts';

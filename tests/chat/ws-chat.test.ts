@@ -2,7 +2,7 @@
 // children's stories: these tests assert protocol, frame order, slot state and deadlines
 // (a freed slot, a timeout), never the wording of an answer nor its speed (bench/chat.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectChatSocket, type ChatSocketClient } from '../support/chat-socket-client.ts';
+import { connectChatSocket, type ChatSocketClient } from '../../scripts/eval/chat-socket-client.ts';
 import { serveWsChatForTest } from '../support/ws-chat-server.ts';
 import { retryingStaleConnections } from '../../lib/llm/stale-connection-retry.ts';
 import { unusedPort } from '../support/fake-llm-server.ts';

@@ -4,7 +4,7 @@
 // hold on this runtime. Prints one line per check; exit 1 on the first failure.
 import { request as httpRequest } from 'node:http';
 import WebSocket from 'ws';
-import { connectChatSocket, type ChatSocketClient } from '../support/chat-socket-client.ts';
+import { connectChatSocket, type ChatSocketClient } from '../../scripts/eval/chat-socket-client.ts';
 import { CHAT_SUBPROTOCOL, keySubprotocol } from '../../lib/http/websocket-subprotocol.ts';
 
 const [base, writeKey, readKey] = process.argv.slice(2);

@@ -1,6 +1,6 @@
 // Drives /ws/llm of a running service (the Deno smoke test's): a related question must
 // stream sources, tokens and done; an unrelated one must get 资料不足 and done. Exit 1 on failure.
-import { connectChatSocket } from '../support/chat-socket-client.ts';
+import { connectChatSocket } from '../../scripts/eval/chat-socket-client.ts';
 
 const [base, related, unrelated] = process.argv.slice(2);
 if (!base || !related || !unrelated) {

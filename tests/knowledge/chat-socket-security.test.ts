@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../functions/app.ts';
 import { listenNode, nodeClientAddress, nodeUpgradeWebSocket } from '../../functions/runtime/node.ts';
 import type { RunningServer } from '../../functions/runtime/runtime.ts';
-import { connectChatSocket, type ChatSocketClient } from '../support/chat-socket-client.ts';
+import { connectChatSocket, type ChatSocketClient } from '../../scripts/eval/chat-socket-client.ts';
 import { keySubprotocol, CHAT_SUBPROTOCOL } from '../../lib/http/websocket-subprotocol.ts';
 import { PERMISSIVE_THRESHOLDS } from '../../lib/knowledge/sufficiency.ts';
 import { createChatModel } from '../../lib/llm/chat-model.ts';

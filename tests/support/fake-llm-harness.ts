@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startFakeLlmServer, type FakeLlmServer } from './fake-llm-server.ts';
-import { connectChatSocket, type ChatSocketClient } from './chat-socket-client.ts';
+import { connectChatSocket, type ChatSocketClient } from '../../scripts/eval/chat-socket-client.ts';
 import { serveWsChatForTest } from './ws-chat-server.ts';
 
 /** One small document the related question is about. */

@@ -1,5 +1,5 @@
 // The seed's verification, as a user sees it: HTTP and WebSocket calls through the gateway only.
-import { connectChatSocket, type TimedFrame } from '../support/chat-socket-client.ts';
+import { connectChatSocket, type TimedFrame } from '../../scripts/eval/chat-socket-client.ts';
 
 /** Thrown by a failed expectation; the message says what the user would have seen. */
 export class CheckFailure extends Error {}

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
 
-import { connectChatSocket } from '../support/chat-socket-client.ts';
+import { connectChatSocket } from '../../scripts/eval/chat-socket-client.ts';
 import { relatedQuestion, useFakeLlmHarness } from '../support/fake-llm-harness.ts';
 import { TRANSPORT_FRAME_HEADROOM } from '../../functions/runtime/runtime.ts';
 
