@@ -8,7 +8,7 @@
 //   npx tsx bench/embedded-chat.ts [--rounds 5] [--tokens 256] [--model path.gguf]
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { connectChatSocket } from '../functions/ws-chat/chat-socket-client.ts';
+import { connectChatSocket } from '../scripts/eval/chat-socket-client.ts';
 import { loadConfig } from '../lib/config.ts';
 import { createChatModel } from '../lib/llm/chat-model.ts';
 import { createEmbeddedChatModel, type EmbeddedChatModel } from '../lib/llm/embedded/embedded-chat-model.ts';

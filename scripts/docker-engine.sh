@@ -80,8 +80,8 @@ command_install() {
     if [[ "$system_pid" =~ ^[0-9]+$ ]] && kill -0 "$system_pid" 2>/dev/null; then
       log "stopping the dockerd that docker.io's install started (pid $system_pid)"
       kill -TERM "$system_pid"
-      local waited
-      for waited in $(seq 1 "$stop_timeout_seconds"); do
+      local _
+      for _ in $(seq 1 "$stop_timeout_seconds"); do
         kill -0 "$system_pid" 2>/dev/null || break
         sleep 1
       done
@@ -135,8 +135,8 @@ command_stop() {
   fi
   log "stopping dockerd (pid $pid)"
   kill -TERM "$pid"
-  local waited
-  for waited in $(seq 1 "$stop_timeout_seconds"); do
+  local _
+  for _ in $(seq 1 "$stop_timeout_seconds"); do
     kill -0 "$pid" 2>/dev/null || { rm -f "$pid_file"; return 0; }
     sleep 1
   done

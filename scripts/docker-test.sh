@@ -22,7 +22,7 @@ if [ -z "${CA_BUNDLE:-}" ]; then
     [ -f "$candidate" ] && { CA_BUNDLE="$candidate"; break; }
   done
 fi
-[ -n "${CA_BUNDLE:-}" ] && [ -f "$CA_BUNDLE" ] || { log 'no CA bundle found; set CA_BUNDLE'; exit 1; }
+if [ -z "${CA_BUNDLE:-}" ] || [ ! -f "$CA_BUNDLE" ]; then log 'no CA bundle found; set CA_BUNDLE'; exit 1; fi
 export CA_BUNDLE
 
 lane_started=$SECONDS

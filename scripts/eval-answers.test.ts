@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.ts';
-import { createHashEmbedder } from '../lib/embeddings/hash-embedder.ts';
-import { resolveEvalSet } from '../lib/evaluation/eval-set.ts';
-import { createMemoryStore } from '../lib/knowledge/memory-store.ts';
+import { createHashEmbedder } from '../tests/support/hash-embedder.ts';
+import { resolveEvalSet } from './eval/eval-set.ts';
+import { createMemoryStore } from '../tests/support/memory-store.ts';
 import { PERMISSIVE_THRESHOLDS } from '../lib/knowledge/sufficiency.ts';
 import { startFakeLlmServer, type FakeLlmServer } from '../tests/support/fake-llm-server.ts';
 import { formatAnswerReport, runAnswerEvaluation } from './eval-answers.ts';

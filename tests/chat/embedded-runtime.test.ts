@@ -3,8 +3,8 @@
 // stories: these tests assert protocol, frame order, freed sequences and the loading status,
 // never the wording of an answer nor its speed (bench/embedded-chat.ts measures that).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectChatSocket, type ChatSocketClient } from '../../functions/ws-chat/chat-socket-client.ts';
-import { serveWsChatForTest } from '../../functions/ws-chat/test-server.ts';
+import { connectChatSocket, type ChatSocketClient } from '../../scripts/eval/chat-socket-client.ts';
+import { serveWsChatForTest } from '../support/ws-chat-server.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { createEmbeddedChatModel, type EmbeddedChatModel } from '../../lib/llm/embedded/embedded-chat-model.ts';
 import type { ChatMessage, ChatStreamEvent } from '../../lib/llm/types.ts';

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectChatSocket } from '../../functions/ws-chat/chat-socket-client.ts';
+import { connectChatSocket } from '../../scripts/eval/chat-socket-client.ts';
 import { fixtureChatModel } from '../support/chat-model-fixture.ts';
 import { freePort, startServiceProcess, stopServiceProcess, waitUntil } from '../support/service-process.ts';
 import { startStandInHub } from '../support/stand-in-hub.ts';

@@ -5,8 +5,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectChatSocket, type ChatSocketClient } from '../../functions/ws-chat/chat-socket-client.ts';
-import { serveWsChatForTest } from '../../functions/ws-chat/test-server.ts';
+import { connectChatSocket, type ChatSocketClient } from '../../scripts/eval/chat-socket-client.ts';
+import { serveWsChatForTest } from '../support/ws-chat-server.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { createChatModel } from '../../lib/llm/chat-model.ts';
 import { startLlamaServer, type RunningLlamaServer } from '../support/llama-server.ts';
