@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { expectNoTextLost, expectWithinBudget } from '../../tests/support/chunk-assertions.ts';
-import type { TokenCounter } from '../knowledge/types.ts';
+import type { TokenCounter } from '../contracts.ts';
 import { chunkText, MAX_CHARACTERS_PER_TOKEN } from './chunk-text.ts';
 import { SEGMENT_WINDOW_CHARACTERS } from './windows.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createHashEmbedder } from '../embeddings/hash-embedder.ts';
+import { createHashEmbedder } from '../../tests/support/hash-embedder.ts';
 import { chunkDocument, chunkDocumentInSlices } from './knowledge-base.ts';
 
 const dependencies = { embedder: createHashEmbedder(), chunking: { maxTokens: 256, overlapSentences: 1 } };

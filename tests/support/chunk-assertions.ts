@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import type { TextChunk } from '../../lib/chunking/chunk-text.ts';
-import type { TokenCounter } from '../../lib/knowledge/types.ts';
+import type { TokenCounter } from '../../lib/contracts.ts';
 
 const nonSpace = (text: string) => text.replace(/\s/g, '');
 
