@@ -16,15 +16,10 @@ import type { ChatModel } from '../lib/llm/types.ts';
 import type { Log } from '../lib/log.ts';
 import { createAddDocumentApp } from './add-document/app.ts';
 import { createSearchApp } from './search/app.ts';
-import { healthRoute, readinessRoute } from './health-routes.ts';
+import { healthRoute, readinessRoute, type ReadinessReport } from './health-routes.ts';
 import { createWsChatApp } from './ws-chat/app.ts';
 
-export interface ReadinessReport {
-  ready: boolean;
-  /** Why the service is not ready (first failing check). */
-  reason?: string;
-  checks: Record<string, { ok: boolean; detail?: string }>;
-}
+export type { ReadinessReport };
 
 /** Everything the composed app needs, handed in by the runtime entry (or a test). */
 export interface AppDependencies {

@@ -3,6 +3,15 @@ import { ErrorResponseSchema } from '../lib/http/error-response.ts';
 
 const CheckSchema = z.object({ ok: z.boolean(), detail: z.string().optional() });
 
+/** What the service's readiness check reports; `/readyz` answers 200 with its checks, or 503 with the reason. */
+export const ReadinessReportSchema = z.object({
+  ready: z.boolean(),
+  /** Why the service is not ready (the first failing check). */
+  reason: z.string().optional(),
+  checks: z.record(z.string(), CheckSchema),
+});
+export type ReadinessReport = z.infer<typeof ReadinessReportSchema>;
+
 export const healthRoute = createRoute({
   method: 'get',
   path: '/healthz',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InsufficientReasonSchema, SufficiencySignalsSchema } from '../../lib/knowledge/sufficiency.ts';
 
 /** The frames of `GET /ws/llm`: the single source of the protocol's types and docs. */
 
@@ -46,17 +47,9 @@ export const insufficientFrameSchema = z.object({
   /** Similarity of the best chunk, `null` when nothing was found. */
   best_score: z.number().nullable(),
   /** Which check refused: see lib/knowledge/sufficiency.ts. */
-  reason: z.enum(['no_results', 'below_threshold', 'no_text_match', 'low_term_coverage', 'ambiguous']),
+  reason: InsufficientReasonSchema,
   /** The measurements the decision was made from. */
-  signals: z
-    .object({
-      hit_count: z.number().int(),
-      best_score: z.number().nullable(),
-      text_matched: z.boolean().nullable(),
-      fused_margin: z.number().nullable(),
-      term_coverage: z.number().nullable(),
-    })
-    .optional(),
+  signals: SufficiencySignalsSchema.optional(),
 });
 export const statusFrameSchema = z.object({ type: z.literal('status'), message: z.literal('model loading') });
 export const errorFrameSchema = z.object({ type: z.literal('error'), code: z.string(), message: z.string() });

@@ -5,6 +5,7 @@
  * and how many of the question's own terms occur in the retrieved text.
  */
 
+import { z } from 'zod';
 import { contentTerms } from '../text-search/terms.ts';
 
 /** What the decision reads from a hit; a `SearchHit` fits, hybrid fields are optional. */
@@ -18,20 +19,22 @@ export interface SufficiencyHit {
   fusedScore?: number | null;
 }
 
-/** The measurements a decision is made from; `null` = not available for this search. */
-export interface SufficiencySignals {
-  hit_count: number;
-  best_score: number | null;
+/** The measurements a decision is made from; `null` = not available for this search. Sent as the chat's `insufficient.signals`. */
+export const SufficiencySignalsSchema = z.object({
+  hit_count: z.number().int(),
+  best_score: z.number().nullable(),
   /** Did full-text search match any chunk? `null` when the hits carry no text ranks (vector mode). */
-  text_matched: boolean | null;
+  text_matched: z.boolean().nullable(),
   /** (best fused − runner-up fused) / best fused; `null` without fused scores or with fewer than 2 hits. */
-  fused_margin: number | null;
+  fused_margin: z.number().nullable(),
   /** Share of the question's content terms found in the best-covering hit; `null` without a question. */
-  term_coverage: number | null;
-}
+  term_coverage: z.number().nullable(),
+});
+export type SufficiencySignals = z.infer<typeof SufficiencySignalsSchema>;
 
-/** Why the chunks were judged not to cover the question. */
-export type InsufficientReason = 'no_results' | 'below_threshold' | 'no_text_match' | 'low_term_coverage' | 'ambiguous';
+/** Why the chunks were judged not to cover the question. Sent as the chat's `insufficient.reason`. */
+export const InsufficientReasonSchema = z.enum(['no_results', 'below_threshold', 'no_text_match', 'low_term_coverage', 'ambiguous']);
+export type InsufficientReason = z.infer<typeof InsufficientReasonSchema>;
 
 export interface SufficiencyDecision {
   sufficient: boolean;
