@@ -1,5 +1,7 @@
 // Container hygiene as a user (or an operator) would notice it: who runs the service, what
 // PID 1 is, what the image holds, how big it is, and how long a stop takes.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { expect } from '../topology/gateway-checks.ts';
 import { compose, docker, listContainers, type ComposeProject } from './docker-cli.ts';
 import type { DockerTestSettings } from './run-docker.ts';
@@ -9,8 +11,13 @@ const GRACEFUL_STOP_LIMIT_MS = 10_000;
 const KILLED_EXIT_CODE = 137;
 const APP_IMAGE_LIMIT_MB = 400;
 const BYTES_PER_MB = 1e6;
-/** Dev dependencies (package.json) that must not reach the app image. */
-const DEV_PACKAGES = ['vitest', 'vite', 'typescript', 'playwright-core', 'node-llama-cpp', 'deno', '@redocly/cli', '@types/node'];
+/** Every package the lock file marks dev-only (`"dev": true`): none may reach the app image. */
+function devOnlyPackages(projectRoot: string): string[] {
+  const lock = JSON.parse(readFileSync(path.join(projectRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+  return Object.entries(lock.packages)
+    .filter(([location, entry]) => entry.dev === true && /^node_modules\/(@[^/]+\/)?[^/]+$/.test(location))
+    .map(([location]) => location.slice('node_modules/'.length));
+}
 
 const megabytes = (bytes: number) => Math.round(bytes / BYTES_PER_MB);
 
@@ -38,7 +45,7 @@ export async function checkImageHygiene(settings: DockerTestSettings): Promise<s
   const { stdout } = await docker([
     'run', '--rm', '--entrypoint', 'sh', settings.appImage, '-c',
     'ls /app; echo ---; find /app -path /app/node_modules -prune -o -type f \\( -name "*.test.ts" -o -name "test-*.ts" -o -path "*/tests/*" \\) -print; echo ---; ' +
-      DEV_PACKAGES.map((name) => `[ -e /app/node_modules/${name} ] && echo ${name}`).join('; ') + '; true',
+      'for name in "$@"; do [ -e "/app/node_modules/$name" ] && echo "$name"; done; true', 'sh', ...devOnlyPackages(settings.projectRoot),
   ]);
   const [listing = '', testFiles = '', devPackages = ''] = stdout.split('---\n');
   expect(!/^(tests|bench|docs)$/m.test(listing), `the app image holds test or bench folders: ${listing.replace(/\n/g, ' ')}`);
