@@ -15,6 +15,9 @@ import { buildWeb } from '../../scripts/build-web.ts';
 import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server.ts';
 import { testConfig } from '../support/test-environment.ts';
 import { chromiumAvailable, launchBrowser, type Browser } from './support/browser.ts';
+import { describeWhenPresent } from '../support/requirements.ts';
+
+const CHROMIUM = { present: chromiumAvailable, missing: 'no chromium (bash scripts/browser.sh installs it)' };
 
 const WRITE_KEY = 'page-write-key';
 const READ_KEY = 'page-read-key';
@@ -72,7 +75,7 @@ async function submitKey(page: Page, key: string) {
   await page.getByRole('button', { name: 'Connect' }).click();
 }
 
-describe.skipIf(!chromiumAvailable)('chat page with API_KEY set, in chromium', { timeout: 60_000 }, () => {
+describeWhenPresent(CHROMIUM, 'chat page with API_KEY set, in chromium', { timeout: 60_000 }, () => {
   it('asks for the key, refuses a wrong one, connects with the read key and answers', async () => {
     const { page, socketUrls, requests } = await openPage('/');
     await page.locator('#key-form').waitFor({ state: 'visible' });
@@ -108,7 +111,7 @@ describe.skipIf(!chromiumAvailable)('chat page with API_KEY set, in chromium', {
   });
 });
 
-describe.skipIf(!chromiumAvailable)('/docs in chromium', { timeout: 60_000 }, () => {
+describeWhenPresent(CHROMIUM, '/docs in chromium', { timeout: 60_000 }, () => {
   it('renders Swagger UI under its Content-Security-Policy without violations', async () => {
     const { page, problems } = await openPage('/docs');
     const response = await page.request.get(`${origin}/docs`);

@@ -10,6 +10,9 @@ import { buildWeb } from '../../scripts/build-web.ts';
 import { fixtureChatModel } from '../support/chat-model-fixture.ts';
 import { freePort, startServiceProcess, stopServiceProcess, waitUntil } from '../support/service-process.ts';
 import { chromiumAvailable, launchBrowser, type Browser } from './support/browser.ts';
+import { describeWhenPresent } from '../support/requirements.ts';
+
+const CHROMIUM = { present: chromiumAvailable, missing: 'no chromium (bash scripts/browser.sh installs it)' };
 
 const DOCUMENT = { source: 'guide/pgvector.md', content: 'pgvector is a PostgreSQL extension that stores embedding vectors in a vector column and finds the nearest neighbours by cosine distance.' };
 const QUESTION = 'How does pgvector find the nearest neighbours of an embedding vector?';
@@ -40,7 +43,7 @@ afterAll(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
-describe.skipIf(!chromiumAvailable)('chat page with npm start and no LLM_BASE_URL (embedded chat model)', { timeout: 120_000 }, () => {
+describeWhenPresent(CHROMIUM, 'chat page with npm start and no LLM_BASE_URL (embedded chat model)', { timeout: 120_000 }, () => {
   it('answers a question with streamed tokens and its sources', async () => {
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.locator('#connection[data-state="open"]').waitFor();

@@ -17,6 +17,9 @@ import type { RunningLlamaServer } from '../support/llama-server.ts';
 import { testConfig } from '../support/test-environment.ts';
 import { chromiumAvailable, launchBrowser } from './support/browser.ts';
 import type { Browser } from './support/browser.ts';
+import { describeWhenPresent } from '../support/requirements.ts';
+
+const CHROMIUM = { present: chromiumAvailable, missing: 'no chromium (bash scripts/browser.sh installs it)' };
 
 const resultsDirectory = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test-results');
 
@@ -106,7 +109,7 @@ async function watchAnswerGrowth() {
   });
 }
 
-describe.skipIf(!chromiumAvailable)('chat page in chromium against the running service and a real llama-server', { timeout: 120_000 }, () => {
+describeWhenPresent(CHROMIUM, 'chat page in chromium against the running service and a real llama-server', { timeout: 120_000 }, () => {
   it('connects through the service it was served from', async () => {
     const sockets: string[] = [];
     page.on('websocket', (socket) => {

@@ -15,6 +15,9 @@ import { startPrefixProxy } from './support/prefix-proxy.ts';
 import type { PrefixProxy } from './support/prefix-proxy.ts';
 import { FIRST_TOKENS, mountScriptedChatPeer, REST_TOKENS } from './support/scripted-chat-peer.ts';
 import type { ScriptedChatPeer } from './support/scripted-chat-peer.ts';
+import { describeWhenPresent } from '../support/requirements.ts';
+
+const CHROMIUM = { present: chromiumAvailable, missing: 'no chromium (bash scripts/browser.sh installs it)' };
 
 const resultsDirectory = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test-results');
 
@@ -64,7 +67,7 @@ async function ask(page: Page, question: string) {
   await page.locator('#question').press('Enter');
 }
 
-describe.skipIf(!chromiumAvailable)('chat page in chromium against a scripted /ws/llm peer', { timeout: 30_000 }, () => {
+describeWhenPresent(CHROMIUM, 'chat page in chromium against a scripted /ws/llm peer', { timeout: 30_000 }, () => {
   let page: Page;
   let opened: Awaited<ReturnType<typeof openPage>>;
 
@@ -195,7 +198,7 @@ describe.skipIf(!chromiumAvailable)('chat page in chromium against a scripted /w
   });
 });
 
-describe.skipIf(!chromiumAvailable)('chat page behind a proxy that serves it under /rag/', { timeout: 30_000 }, () => {
+describeWhenPresent(CHROMIUM, 'chat page behind a proxy that serves it under /rag/', { timeout: 30_000 }, () => {
   let proxy: PrefixProxy;
 
   beforeAll(async () => {
