@@ -7,6 +7,7 @@
 //
 //   npx tsx bench/embedded-chat.ts [--rounds 5] [--tokens 256] [--model path.gguf]
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { connectChatSocket } from '../scripts/eval/chat-socket-client.ts';
 import { loadConfig } from '../lib/config.ts';
@@ -25,10 +26,13 @@ const ROUNDS = integerArgument(parsed, 'rounds', 5);
 const ANSWER_TOKENS = integerArgument(parsed, 'tokens', 256);
 const MODEL = path.resolve(PROJECT_ROOT, typeof parsed.get('model') === 'string' ? (parsed.get('model') as string) : '../shared/fixtures/models/stories260K.gguf');
 const THREADS = defaultThreadCount();
-/** node-llama-cpp's own default on this machine: max(4, cpuMathCores). */
-const SWEEP_THREADS = [...new Set([1, 2, THREADS, 4])].sort((a, b) => a - b);
+/** node-llama-cpp's own default: max(4, cpuMathCores) (cpuMathCores ≈ the CPU count here). */
+const NODE_LLAMA_CPP_DEFAULT_THREADS = Math.max(4, availableParallelism());
+const SWEEP_THREADS = [...new Set([1, 2, THREADS, NODE_LLAMA_CPP_DEFAULT_THREADS])].sort((a, b) => a - b);
 const CONTEXT_TOKENS = 2048;
 const HEALTH_POLL_MS = 20;
+/** The longest one measured answer may take. */
+const ANSWER_CAP_MS = 30_000;
 /** The tokens/s goal of the issue: embedded at least 0.9× llama-server on the same GGUF. */
 const RATE_GOAL = 0.9;
 
@@ -43,14 +47,22 @@ interface Run {
   tokens: number;
 }
 
-/** One answer: time to the first token, and decode rate after it (tokens counted by the model's usage). */
+/**
+ * One answer: time to the first token, and decode rate after it. An answer is cut at
+ * ANSWER_CAP_MS (a thread count that oversubscribes the CPUs makes fewer than one token a
+ * second); the rate then counts the token frames received.
+ */
 async function measure(model: ChatModel): Promise<Run> {
   const started = performance.now();
   let first: number | undefined;
+  let frames = 0;
   let tokens = 0;
-  for await (const event of model.stream(messages, { maxTokens: ANSWER_TOKENS, temperature: 0 })) {
-    if (event.type === 'token') first ??= performance.now();
-    else tokens = event.usage?.completionTokens ?? 0;
+  const signal = AbortSignal.timeout(ANSWER_CAP_MS);
+  for await (const event of model.stream(messages, { maxTokens: ANSWER_TOKENS, temperature: 0, signal })) {
+    if (event.type === 'token') {
+      first ??= performance.now();
+      frames++;
+    } else tokens = event.usage?.completionTokens ?? frames;
   }
   const ended = performance.now();
   const firstAt = first ?? ended;
@@ -138,7 +150,7 @@ const markdown = [
     ['command', `\`${commandLine('bench/embedded-chat.ts', argv)}\``],
     ['model', `${modelName}, context ${CONTEXT_TOKENS}, 1 sequence, temperature 0, ${ANSWER_TOKENS} answer tokens`],
     ['llama-server', `\`--parallel 1 --ctx-size ${CONTEXT_TOKENS} --threads ${THREADS} --chat-template chatml\` (built from node-llama-cpp's llama.cpp source)`],
-    ['rounds', `${ROUNDS}, interleaved: llama-server, then embedded at each thread count`],
+    ['rounds', `${ROUNDS}, interleaved: llama-server, then embedded at each thread count; an answer is cut after ${ANSWER_CAP_MS / 1000} s`],
   ]),
   '',
   `### Embedded ÷ llama-server, ${THREADS} thread(s) each (the LLM_THREADS default here)`,
@@ -150,9 +162,9 @@ const markdown = [
   '',
   '### Embedded tokens/s by thread count (LLM_THREADS)',
   '',
-  markdownTable(['threads', 'tokens/s (median)', 'min', 'max', 'time to first token, ms'], SWEEP_THREADS.map((threads) => {
+  markdownTable(['threads', 'tokens/s (median)', 'min', 'max', 'time to first token, ms (median)', 'tokens per answer (median)'], SWEEP_THREADS.map((threads) => {
     const rates = (runs.get(`embedded ${threads}`) ?? []).map((run) => run.tokensPerSecond);
-    return [threads === THREADS ? `${threads} (default)` : String(threads), fixed(median(rates), 0), fixed(Math.min(...rates), 0), fixed(Math.max(...rates), 0), fixed(medianOf(`embedded ${threads}`, 'ttftMs'), 1)];
+    return [threads === THREADS ? `${threads} (default)` : threads === NODE_LLAMA_CPP_DEFAULT_THREADS ? `${threads} (node-llama-cpp's default)` : String(threads), fixed(median(rates), 1), fixed(Math.min(...rates), 1), fixed(Math.max(...rates), 1), fixed(medianOf(`embedded ${threads}`, 'ttftMs'), 1), fixed(medianOf(`embedded ${threads}`, 'tokens'), 0)];
   })),
   '',
   '### `npm start` with LLM_MODEL_FILE: /healthz latency (ms) and memory',

@@ -42,7 +42,7 @@ export function openChatModel(settings: Config['llm'], options: { log?: Log; fet
   );
   const started = (async () => {
     try {
-      const modelPath = await locateChatModel(settings.embedded, options);
+      const modelPath = await locateChatModel(settings.embedded, { ...options, onPercent: (percent) => embedded.setLoadingDetail(`downloading ${settings.embedded.hub.filename} (${percent} %)`) });
       await embedded.load(modelPath);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);

@@ -17,7 +17,7 @@ export interface DownloadProgress {
  * Shows a download: a bar with bytes, rate and ETA redrawn in place on a terminal, or one
  * log line per 10 % when stderr is not a TTY (a service log, CI).
  */
-export function createDownloadProgress(options: { label: string; log?: Log; stream?: NodeJS.WriteStream; startedFrom?: number }): DownloadProgress {
+export function createDownloadProgress(options: { label: string; log?: Log; stream?: NodeJS.WriteStream; startedFrom?: number; onPercent?: (percent: number) => void }): DownloadProgress {
   const stream = options.stream ?? process.stderr;
   const started = performance.now();
   const startedFrom = options.startedFrom ?? 0;
@@ -30,6 +30,7 @@ export function createDownloadProgress(options: { label: string; log?: Log; stre
       const seconds = (performance.now() - started) / 1000;
       const rate = seconds > 0 ? (received - startedFrom) / seconds : 0;
       const percent = total ? Math.min(PERCENT, Math.floor((received / total) * PERCENT)) : undefined;
+      if (percent !== undefined) options.onPercent?.(percent);
       if (stream.isTTY) {
         const now = performance.now();
         if (now - lastDraw < REDRAW_MS && received !== total) return;

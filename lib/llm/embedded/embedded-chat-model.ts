@@ -26,6 +26,8 @@ export interface EmbeddedChatModel extends ChatModel {
   load(modelPath: string): Promise<void>;
   /** Marks chat unavailable for good (no model could be had), with the reason `health()` gives. */
   fail(reason: string): void;
+  /** What `health()` says while the model is not loaded yet (e.g. the download's progress). */
+  setLoadingDetail(detail: string): void;
   /** The threads each evaluation uses (after the default rule). */
   readonly threads: number;
   close(): Promise<void>;
@@ -227,6 +229,9 @@ export function createEmbeddedChatModel(settings: EmbeddedChatSettings, options:
     load,
     fail(reason) {
       if (!loaded) state = { status: 'unavailable', detail: reason };
+    },
+    setLoadingDetail(detail) {
+      if (!loaded && state?.status === 'loading') state = { status: 'loading', detail };
     },
     threads,
     async close() {

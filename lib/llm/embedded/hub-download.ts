@@ -44,7 +44,7 @@ export function hubFileUrl(file: HubFile): string {
  * only when complete. A body that does not start with `GGUF` (an HTML error page, a wrong
  * file name) is refused and deleted. Progress on stderr (see `download-progress.ts`).
  */
-export async function downloadHubFile(file: HubFile, target: string, options: { log?: Log; fetch?: typeof fetch; stream?: NodeJS.WriteStream } = {}): Promise<void> {
+export async function downloadHubFile(file: HubFile, target: string, options: { log?: Log; fetch?: typeof fetch; stream?: NodeJS.WriteStream; onPercent?: (percent: number) => void } = {}): Promise<void> {
   const fetchImplementation = options.fetch ?? globalThis.fetch;
   const url = hubFileUrl(file);
   const partial = `${target}${PARTIAL_SUFFIX}`;
@@ -52,7 +52,7 @@ export async function downloadHubFile(file: HubFile, target: string, options: { 
   let lastError: unknown;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     try {
-      if (await downloadOnce({ url, partial, token: file.token, fetchImplementation, log: options.log, stream: options.stream, label: file.filename })) {
+      if (await downloadOnce({ url, partial, token: file.token, fetchImplementation, log: options.log, stream: options.stream, label: file.filename, onPercent: options.onPercent })) {
         await rename(partial, target);
         return;
       }
@@ -74,7 +74,7 @@ class NotGgufError extends Error {}
 class FatalHttpError extends Error {}
 
 /** One request; true when the partial file is complete. */
-async function downloadOnce(options: { url: string; partial: string; token?: string; fetchImplementation: typeof fetch; log?: Log; stream?: NodeJS.WriteStream; label: string }): Promise<boolean> {
+async function downloadOnce(options: { url: string; partial: string; token?: string; fetchImplementation: typeof fetch; log?: Log; stream?: NodeJS.WriteStream; label: string; onPercent?: (percent: number) => void }): Promise<boolean> {
   const have = await stat(options.partial).then((info) => info.size, () => 0);
   const headers: Record<string, string> = {};
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
@@ -101,7 +101,7 @@ async function downloadOnce(options: { url: string; partial: string; token?: str
     const offset = resumed ? have : 0;
     const total = totalSize(response, offset);
     if (resumed) options.log?.('info', 'resuming chat model download', { file: options.label, from_mb: Math.round(have / (1024 * 1024)) });
-    const progress = createDownloadProgress({ label: options.label, log: options.log, stream: options.stream, startedFrom: offset });
+    const progress = createDownloadProgress({ label: options.label, log: options.log, stream: options.stream, startedFrom: offset, onPercent: options.onPercent });
     const output = createWriteStream(options.partial, { flags: resumed ? 'a' : 'w' });
     const written = new Promise<void>((resolve, reject) => {
       output.once('error', reject);

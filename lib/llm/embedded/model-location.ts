@@ -18,7 +18,7 @@ export function hubModelPath(settings: EmbeddedSettings): string {
  * downloaded first when missing unless HF_HUB_OFFLINE=1. Any other failure (hub unreachable,
  * offline and missing) throws a plain `Error` whose message says why chat is unavailable.
  */
-export async function locateChatModel(settings: EmbeddedSettings, options: { log?: Log; fetch?: typeof fetch } = {}): Promise<string> {
+export async function locateChatModel(settings: EmbeddedSettings, options: { log?: Log; fetch?: typeof fetch; onPercent?: (percent: number) => void } = {}): Promise<string> {
   if (settings.modelFile) {
     await checkGgufFile(settings.modelFile, 'LLM_MODEL_FILE');
     return settings.modelFile;
