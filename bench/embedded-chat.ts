@@ -6,7 +6,6 @@
 //      streaming, and the process RSS with the model loaded.
 //
 //   npx tsx bench/embedded-chat.ts [--rounds 5] [--tokens 256] [--model path.gguf]
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { connectChatSocket } from '../scripts/eval/chat-socket-client.ts';
@@ -18,6 +17,7 @@ import type { ChatMessage, ChatModel } from '../lib/llm/types.ts';
 import { startLlamaServer } from '../tests/support/llama-server.ts';
 import { freePort, startServiceProcess, stopServiceProcess, waitUntil } from '../tests/support/service-process.ts';
 import { commandLine, integerArgument, parseArguments, PROJECT_ROOT, runRows, writeResults } from './support/bench-environment.ts';
+import { processTree, readProcessMemory } from './support/process-memory.ts';
 import { fixed, markdownTable, median, percentile } from './support/stats.ts';
 
 const argv = process.argv.slice(2);
@@ -116,7 +116,8 @@ try {
     const started = performance.now();
     await fetch(`${base}/healthz`).then((response) => response.arrayBuffer());
     loadingLatencies.push(performance.now() - started);
-    const readiness = (await (await fetch(`${base}/readyz`)).json()) as { status?: string; error?: { details?: { llm?: { ok: boolean } } } };
+    // A busy start-up may reset a connection: that poll just counts as not ready.
+    const readiness = (await fetch(`${base}/readyz`).then((response) => response.json(), () => ({}))) as { status?: string; error?: { details?: { llm?: { ok: boolean } } } };
     ready = readiness.status === 'ready' || readiness.error?.details?.llm?.ok === true;
     await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS));
   }
@@ -134,8 +135,8 @@ try {
     await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS));
   }
   await Promise.all(sockets.map((socket) => socket.close()));
-  const status = readFileSync(`/proc/${service.child.pid}/status`, 'utf8');
-  rssMb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  // tsx runs the service in a child node process: sum the whole tree.
+  rssMb = processTree(service.child.pid!).reduce((sum, pid) => sum + (readProcessMemory(pid)?.rssKiB ?? 0), 0) / 1024;
 } finally {
   await stopServiceProcess(service.child);
   const { rm } = await import('node:fs/promises');
@@ -171,7 +172,7 @@ const markdown = [
   '',
   markdownTable(['phase', 'requests', 'p50', 'p99', 'max'], [latencyRow('while the chat model and the embedder load', loadingLatencies), latencyRow('2 answers streaming', streamingLatencies)]),
   '',
-  `RSS of the service process with ${modelName} loaded (2 sequences) and the embedding model: ${fixed(rssMb, 0)} MB.`,
+  `RSS of the service processes (tsx and the node it runs) with ${modelName} loaded (2 sequences) and the embedding model: ${fixed(rssMb, 0)} MB.`,
 ].join('\n');
 console.log(markdown);
 console.error(`written to ${await writeResults('embedded-chat', path.basename(MODEL, '.gguf'), 'Embedded chat runtime against llama-server', markdown)}`);
