@@ -1,12 +1,12 @@
 import autocannon from 'autocannon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listenNode, type RunningServer } from '../../functions/runtime/node.ts';
+import { listenNode } from '../../functions/runtime/node.ts';
 import { databaseLane } from '../support/test-environment.ts';
 import { jsonRequest, startKnowledgeApp } from '../support/knowledge-app.ts';
 
 type Harness = Awaited<ReturnType<typeof startKnowledgeApp>>;
 let harness: Harness;
-let server: RunningServer;
+let server: Awaited<ReturnType<typeof listenNode>>;
 
 // A short correctness run of the load lane; bench figures (30 s, p50/p99) come from a bench script.
 const CONNECTIONS = 50;
