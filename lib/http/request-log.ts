@@ -34,6 +34,9 @@ export function requestLog(options: { log?: Log }): MiddlewareHandler {
     const started = performance.now();
     const requestId = requestIdFor(context.req.header(REQUEST_ID_HEADER));
     context.set('requestId', requestId);
+    // Read before the handler runs: once Deno has upgraded the connection, its request headers
+    // can no longer be read ("Request closed").
+    const upgradeRequested = context.req.header('upgrade')?.toLowerCase() === 'websocket';
     try {
       await next();
     } finally {
@@ -47,7 +50,7 @@ export function requestLog(options: { log?: Log }): MiddlewareHandler {
       const route = routePath(context, -1);
       // Node's adapter answers a WebSocket upgrade it takes over with an empty 200 and writes the
       // 101 itself; Deno returns the 101. Both are logged as what the client saw: 101.
-      const upgraded = context.req.header('upgrade')?.toLowerCase() === 'websocket' && context.res.status === HANDED_OVER_UPGRADE_STATUS && context.res.body === null;
+      const upgraded = upgradeRequested && context.res.status === HANDED_OVER_UPGRADE_STATUS && context.res.body === null;
       const fields = {
         method: context.req.method,
         route: route === '*' || route === '/*' ? '(no route)' : route,

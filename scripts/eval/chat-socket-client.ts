@@ -21,8 +21,14 @@ export interface ChatSocketClient {
   close(): Promise<void>;
 }
 
+/** A server that never answers the upgrade fails the connect instead of hanging it. */
+const HANDSHAKE_TIMEOUT_MS = 15_000;
+
 export async function connectChatSocket(url: string, options: { origin?: string; headers?: Record<string, string>; protocols?: string[] } = {}): Promise<ChatSocketClient> {
-  const socket = new WebSocket(url, options.protocols ?? [], { headers: { ...options.headers, ...(options.origin ? { Origin: options.origin } : {}) } });
+  const socket = new WebSocket(url, options.protocols ?? [], {
+    headers: { ...options.headers, ...(options.origin ? { Origin: options.origin } : {}) },
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+  });
   const frames: TimedFrame[] = [];
   const listeners = new Set<() => void>();
   socket.on('message', (data, isBinary) => {
