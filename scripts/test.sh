@@ -82,7 +82,7 @@ if has_lane models; then
     echo "real models in $folder (models.json says what each file is)"
     run_vitest --project models
   }
-  run_step "real models from their wheels: the service's all-MiniLM-L6-v2 vectors (fp32, q8) against sentence-transformers'" models_lane
+  run_step "real models from their wheels: the service's all-MiniLM-L6-v2 vectors (fp32, q8) against a float64 reference of sentence-transformers' computation" models_lane
 fi
 echo
 echo "embedding model of the lanes below: ${EMBEDDING_MODEL:-the default, sentence-transformers/all-MiniLM-L6-v2}"

@@ -42,7 +42,7 @@ describe('the real models folder (npm run models:test)', () => {
   });
 });
 
-const title = `the service's all-MiniLM-L6-v2 vectors against sentence-transformers'${realModels ? '' : ' (skipped: run npm run models:test)'}`;
+const title = `the service's all-MiniLM-L6-v2 vectors against a float64 reference of sentence-transformers' computation${realModels ? '' : ' (skipped: run npm run models:test)'}`;
 
 describe.skipIf(!realModels)(title, () => {
   let reference: Reference;
