@@ -9,18 +9,8 @@ import { loadConfig } from '../../lib/config.ts';
 import { createEmbeddedChatModel, type EmbeddedChatModel } from '../../lib/llm/embedded/embedded-chat-model.ts';
 import type { ChatMessage, ChatStreamEvent } from '../../lib/llm/types.ts';
 import { fixtureChatModel } from '../support/chat-model-fixture.ts';
+import { frameOutline as outline, frameTypes as types, gardenDocuments as documents, gardenQuestion as question } from '../support/garden-chat.ts';
 
-const documents = [
-  {
-    source: 'garden.md',
-    content: [
-      'The little garden has tomatoes, beans and sunflowers that grow tall in the summer sun.',
-      'Water the garden tomatoes every morning; the beans need a stick to climb.',
-      'Sunflowers in the garden turn their heads to follow the sun across the sky.',
-    ].join('\n\n'),
-  },
-];
-const question = 'What grows in the little garden in summer?';
 /** The answer budget of a "long" answer: surely still decoding when the test acts on it. */
 const LONG_ANSWER_TOKENS = '1000';
 /** A freed sequence starts the next answer at once; a stuck one never would. */
@@ -56,8 +46,6 @@ async function connect(url: string) {
   return socket;
 }
 
-const types = (frames: Array<{ type: string }>) => frames.map((frame) => frame.type);
-const outline = (frames: Array<{ type: string }>) => JSON.stringify(frames.filter((frame) => frame.type !== 'token' && frame.type !== 'sources'));
 
 async function collect(events: AsyncIterable<ChatStreamEvent>) {
   const tokens: string[] = [];

@@ -9,10 +9,10 @@ import { createChatModel } from '../../lib/llm/chat-model.ts';
 import { buildChatPrompt } from '../../lib/llm/prompt.ts';
 import { estimateTokens } from '../../lib/llm/token-estimate.ts';
 import { startLlamaServer, type RunningLlamaServer } from '../support/llama-server.ts';
+import { frameOutline as outline, frameTypes as types, gardenQuestion as question } from '../support/garden-chat.ts';
 
 // The first run compiles llama.cpp (about 7 minutes on 2 cores); later runs start in < 1 s.
 const firstBuildTimeoutMs = 20 * 60_000;
-const question = 'What grows in the little garden in summer?';
 const sockets: ChatSocketClient[] = [];
 
 afterAll(async () => {
@@ -29,8 +29,6 @@ async function connect(url: string) {
   return socket;
 }
 
-const types = (frames: Array<{ type: string }>) => frames.map((frame) => frame.type);
-const outline = (frames: Array<{ type: string }>) => JSON.stringify(frames.filter((frame) => frame.type !== 'token' && frame.type !== 'sources'));
 
 describe('GET /ws/llm with a small llama-server context (512 tokens a slot)', () => {
   let small: RunningLlamaServer;

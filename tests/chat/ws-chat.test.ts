@@ -7,21 +7,11 @@ import { serveWsChatForTest } from '../support/ws-chat-server.ts';
 import { retryingStaleConnections } from '../../lib/llm/stale-connection-retry.ts';
 import { unusedPort } from '../support/fake-llm-server.ts';
 import { startLlamaServer, type RunningLlamaServer } from '../support/llama-server.ts';
+import { frameOutline as outline, frameTypes as types, gardenDocuments as documents, gardenQuestion as question } from '../support/garden-chat.ts';
 
 // The first run compiles llama.cpp (about 7 minutes on 2 cores); later runs start in < 1 s.
 const firstBuildTimeoutMs = 20 * 60_000;
 
-const documents = [
-  {
-    source: 'garden.md',
-    content: [
-      'The little garden has tomatoes, beans and sunflowers that grow tall in the summer sun.',
-      'Water the garden tomatoes every morning; the beans need a stick to climb.',
-      'Sunflowers in the garden turn their heads to follow the sun across the sky.',
-    ].join('\n\n'),
-  },
-];
-const question = 'What grows in the little garden in summer?';
 
 let llama: RunningLlamaServer;
 const sockets: ChatSocketClient[] = [];
@@ -55,9 +45,6 @@ async function slots(server: RunningLlamaServer): Promise<Array<{ id: number; is
 }
 
 const busySlots = async (server: RunningLlamaServer) => (await slots(server)).filter((slot) => slot.is_processing).length;
-const types = (frames: Array<{ type: string }>) => frames.map((frame) => frame.type);
-/** The frames without the tokens, for failure messages. */
-const outline = (frames: Array<{ type: string }>) => JSON.stringify(frames.filter((frame) => frame.type !== 'token' && frame.type !== 'sources'));
 
 describe('GET /ws/llm with a real llama-server', () => {
   it('streams sources, then tokens, then done with usage', async () => {
